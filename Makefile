@@ -1,0 +1,103 @@
+# berth: build, fixture, run and test. Everything here runs as root on Debian.
+
+CARGO      ?= cargo
+BUILD_DIR  := build
+ROOTFS     := $(BUILD_DIR)/busybox/rootfs
+DEMO       := $(BUILD_DIR)/demo
+TARGET_DIR := $(abspath $(or $(CARGO_TARGET_DIR),target))
+BERTH      := $(TARGET_DIR)/release/berth
+BUSYBOX    := /bin/busybox
+BENCH_ARGS ?=
+
+.PHONY: all build fixture run test test-image test-integration test-cgroupv2 lint clean bench bench-image bench-seccomp hot-symbols
+
+all: build
+
+# The shipped binary: glibc linked statically (no loader, no shared-library pages), relative
+# relocations packed (RELR), and the functions common commands run placed first and together
+# (layout/hot-symbols.txt, see layout/record). `cargo build --release` gives a plain build.
+RELEASE_FLAGS := -C target-feature=+crt-static -C link-arg=-Wl,-z,pack-relative-relocs \
+	-C link-arg=-Wl,--symbol-ordering-file=$(CURDIR)/layout/hot-symbols.txt \
+	-C link-arg=-Wl,--no-warn-symbol-ordering
+EXTRA_RUSTC_FLAGS ?=
+
+build:
+	$(CARGO) rustc --release -p berth --bin berth -- $(RELEASE_FLAGS) $(EXTRA_RUSTC_FLAGS)
+
+# The busybox bundle every test and `make run` use; made from Debian's busybox-static, no downloads.
+fixture: $(ROOTFS)/bin/busybox
+
+$(BUSYBOX):
+	command -v apt-get >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static
+
+$(ROOTFS)/bin/busybox: $(BUSYBOX) fixtures/busybox/make-rootfs
+	fixtures/busybox/make-rootfs $(BUSYBOX) $(ROOTFS)
+
+# Builds berth and the fixture, then runs one container that prints a greeting.
+run: build fixture
+	rm -rf $(DEMO) && mkdir -p $(DEMO)
+	cp fixtures/busybox/config.json $(DEMO)/config.json
+	ln -s ../busybox/rootfs $(DEMO)/rootfs
+	$(BERTH) run --bundle $(DEMO) berth-demo-$$$$
+
+# Unit tests, then the root-only container tests in tests/ (real containers, one at a time per core);
+# tests/net_devices.rs makes veth pairs with iproute2's ip.
+test: fixture
+	@command -v ip >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2; }
+	$(CARGO) test --bins
+	$(CARGO) test --test '*'
+
+# berth-image against docker-registry on 127.0.0.1 (needs docker-registry, apache2-utils and openssl
+# installed; CI does that): registry round trips, crafted layers, and a bundle run under berth.
+test-image: fixture
+	$(CARGO) build -p berth
+	$(CARGO) test -p berth-image
+
+# pull+unpack of a multi-layer image from a local registry: berth-image vs skopeo+umoci vs tar -x.
+bench-image:
+	bench/image/run
+
+# Real clients drive the release build: containerd's runc v2 shim (ctr), and podman with conmon —
+# RUNTIME=runc checks the suites themselves against runc. Their input is /dev/null whatever the
+# caller's is: a closed stdin let a pty test's `script` read its own output (and hang).
+test-integration: build fixture
+	bats integration/containerd integration/podman </dev/null
+
+# cgroup v2 tests in a QEMU VM (the host is hybrid v1): builds the test binaries here, then runs
+# integration/cgroupv2/smoke and every cgroups-* test binary inside the VM. The binaries are
+# taken from cargo's own list, so stale ones left in deps/ by older builds are not run.
+VM         := integration/cgroupv2
+
+test-cgroupv2: fixture
+	mkdir -p $(TARGET_DIR)
+	$(CARGO) test --no-run --test '*' --message-format=json-render-diagnostics > $(TARGET_DIR)/cgroupv2-build.json
+	$(VM)/build-vm
+	tests=$$(sed -n 's/.*"executable":"\([^"]*\/cgroups-[^"/]*\)".*/\1/p' $(TARGET_DIR)/cgroupv2-build.json); \
+	BERTH=$(TARGET_DIR)/debug/berth CGROUPV2_TESTS="$$tests" VM_BIND="$(TARGET_DIR)" \
+	VM_ENV="BERTH CGROUPV2_TESTS RUST_BACKTRACE $$VM_ENV" $(VM)/run-in-vm $(VM)/run-tests
+
+# What seccomp costs: compiling and installing berth's default profile, and a filtered syscall.
+bench-seccomp:
+	$(CARGO) test --release --bin berth seccomp::bench -- --ignored --nocapture --test-threads=1
+
+# berth, crun and runc on one bundle, interleaved, with a kernel-only floor: a Markdown table
+# (see bench/README.md). Extra flags through BENCH_ARGS, e.g. BENCH_ARGS="--samples 3".
+bench: build fixture
+	@missing=; for p in runc crun strace; do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+	$(CARGO) build --release -p berth-bench
+	$(TARGET_DIR)/release/berth-bench --berth $(BERTH) --rootfs $(ROOTFS) $(BENCH_ARGS)
+
+# Records which functions berth's common commands call (as root): layout/hot-symbols.txt.
+hot-symbols:
+	layout/record
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets --workspace -- -D warnings
+
+clean:
+	rm -rf $(BUILD_DIR)
+	$(CARGO) clean

@@ -1,0 +1,124 @@
+#!/usr/bin/env bats
+# berth under containerd's io.containerd.runc.v2 shim, driven with `ctr --runc-binary`.
+
+load helpers
+
+setup_file() {
+	start_containerd
+}
+
+teardown_file() {
+	stop_containerd
+}
+
+@test "run --rm prints the container's output and leaves nothing" {
+	run ctr_run --rm "$IMAGE" c-out sh -c 'echo hello; echo to-stderr >&2'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *hello* ]]
+	[[ "$output" == *to-stderr* ]]
+	assert_no_leaks c-out
+}
+
+@test "exit codes reach the ctr user" {
+	run ctr_run --rm "$IMAGE" c-exit sh -c 'exit 42'
+	[ "$status" -eq 42 ]
+	assert_no_leaks c-exit
+}
+
+@test "stdin is piped into the container" {
+	out=$(echo piped-line | ctr_run --rm "$IMAGE" c-stdin head -n1)
+	[ "$out" = "piped-line" ]
+	assert_no_leaks c-stdin
+}
+
+@test "a detached task runs, takes execs, shows in ps and metrics, pauses and resumes" {
+	ctr_run -d "$IMAGE" c-task sleep 1000
+	run ctr task ls
+	[[ "$output" =~ c-task[[:space:]]+[0-9]+[[:space:]]+RUNNING ]]
+	init=$(ctr task ls | awk '$1 == "c-task" {print $2}')
+
+	run ctr task exec --exec-id e1 c-task sh -c 'echo exec-out; echo $$; cat /proc/1/cmdline | tr "\0" " "'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "exec-out" ]
+	# The exec'd shell lives in the task's pid namespace, where sleep is pid 1.
+	[ "${lines[1]}" -gt 1 ]
+	[ "${lines[2]}" = "sleep 1000 " ]
+
+	run ctr task exec --exec-id e2 c-task sh -c 'exit 7'
+	[ "$status" -eq 7 ]
+
+	run ctr task ps c-task
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"$init"* ]]
+
+	run ctr task metrics c-task
+	[ "$status" -eq 0 ]
+	[[ "$output" == *memory.usage_in_bytes* || "$output" == *memory.usage* ]]
+	[[ "$output" == *pids.current* ]]
+
+	ctr task pause c-task
+	run ctr task ls
+	[[ "$output" =~ c-task[[:space:]]+[0-9]+[[:space:]]+PAUSED ]]
+	ctr task resume c-task
+	run ctr task ls
+	[[ "$output" =~ c-task[[:space:]]+[0-9]+[[:space:]]+RUNNING ]]
+
+	# TERM is ignored by sleep as pid 1 of its namespace; KILL is not.
+	ctr task kill c-task
+	sleep 0.5
+	run ctr task ls
+	[[ "$output" =~ c-task[[:space:]]+[0-9]+[[:space:]]+RUNNING ]]
+	ctr task kill -s KILL c-task
+	wait_stopped c-task
+	ctr task rm c-task
+	ctr containers rm c-task
+	assert_no_leaks c-task
+}
+
+@test "a shell trapping TERM exits through it" {
+	ctr_run -d "$IMAGE" c-term sh -c 'trap "exit 3" TERM; while :; do sleep 0.1; done'
+	sleep 0.3
+	ctr task kill c-term
+	wait_stopped c-term
+	ctr task rm c-term
+	ctr containers rm c-term
+	assert_no_leaks c-term
+}
+
+@test "run -t and exec -t get a terminal" {
+	run ctr_tty "run --rm -t --runc-binary $(runtime_binary) $IMAGE c-tty sh -c 'tty; [ -t 0 ] && echo is-a-tty'"
+	echo "exit $status: $output" # bats shows it if the test fails
+	[ "$status" -eq 0 ]
+	[[ "$output" == */dev/pts/0* ]]
+	[[ "$output" == *is-a-tty* ]]
+	assert_no_leaks c-tty
+
+	ctr_run -d "$IMAGE" c-etty sleep 1000
+	run ctr_tty "task exec -t --exec-id t1 c-etty sh -c 'tty; [ -t 1 ] && echo exec-tty'"
+	echo "exit $status: $output" # bats shows it if the test fails
+	[ "$status" -eq 0 ]
+	[[ "$output" == */dev/pts/* ]]
+	[[ "$output" == *exec-tty* ]]
+	ctr task kill -s KILL c-etty
+	wait_stopped c-etty
+	ctr task rm c-etty
+	ctr containers rm c-etty
+	assert_no_leaks c-etty
+}
+
+@test "the runtime's error reaches the ctr user from log.json" {
+	run ctr_run --rm "$BROKEN" c-broken
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"/no/such/program"* ]]
+	ctr containers rm c-broken >/dev/null 2>&1 || true
+	assert_no_leaks c-broken
+}
+
+@test "nothing is left: no shims, cgroups or runtime state" {
+	run ctr task ls -q
+	[ -z "$output" ]
+	! pgrep -f "containerd-shim-runc-v2 .*-address $CTRD_DIR" >/dev/null
+	for m in $(awk '$9 ~ /^cgroup2?$/ {print $5}' /proc/self/mountinfo); do
+		[ ! -e "$m/default" ] || [ -z "$(find "$m/default" -mindepth 1 -maxdepth 1 -type d)" ]
+	done
+}

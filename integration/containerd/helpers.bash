@@ -1,0 +1,110 @@
+# Shared set-up for the containerd suite: a private containerd (own config, root, state and
+# sockets under a temp dir, started with setsid and a pid file, stopped by pid), an image built
+# offline from the busybox fixture, and leak checks. RUNTIME names the runtime under test
+# (default: the berth built by cargo; RUNTIME=runc checks the suite itself against runc).
+
+REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+CTR=$(command -v ctr)
+IMAGE=docker.io/library/berth-busybox:latest
+BROKEN=docker.io/library/berth-broken:latest
+
+runtime_binary() {
+	case "${RUNTIME:-berth}" in
+	berth) echo "$REPO/target/release/berth" ;;
+	*) command -v "$RUNTIME" ;;
+	esac
+}
+
+# The directory of the whole suite run (set in setup_file, exported to every test).
+start_containerd() {
+	export CTRD_DIR
+	CTRD_DIR=$(mktemp -d /tmp/berth-containerd.XXXXXX)
+	cat >"$CTRD_DIR/config.toml" <<EOF
+version = 2
+root = "$CTRD_DIR/root"
+state = "$CTRD_DIR/state"
+[grpc]
+  address = "$CTRD_DIR/containerd.sock"
+[ttrpc]
+  address = "$CTRD_DIR/containerd.sock.ttrpc"
+[debug]
+  address = "$CTRD_DIR/debug.sock"
+[plugins."io.containerd.grpc.v1.cri"]
+  disable = true
+EOF
+	setsid containerd --config "$CTRD_DIR/config.toml" >"$CTRD_DIR/containerd.log" 2>&1 </dev/null &
+	echo $! >"$CTRD_DIR/containerd.pid"
+	for _ in $(seq 100); do
+		ctr version >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	ctr version >/dev/null
+	"$REPO/integration/make-oci-image" "$REPO/build/busybox/rootfs" "$CTRD_DIR/busybox.tar" "$IMAGE"
+	"$REPO/integration/make-oci-image" "$REPO/build/busybox/rootfs" "$CTRD_DIR/broken.tar" "$BROKEN" \
+		'{"Cmd": ["/no/such/program"]}'
+	ctr images import "$CTRD_DIR/busybox.tar" >/dev/null
+	ctr images import "$CTRD_DIR/broken.tar" >/dev/null
+}
+
+stop_containerd() {
+	[ -n "${CTRD_DIR:-}" ] || return 0
+	local pid
+	pid=$(cat "$CTRD_DIR/containerd.pid" 2>/dev/null) || true
+	# Tasks first, so that no shim outlives containerd.
+	for t in $(ctr task ls -q 2>/dev/null); do
+		ctr task kill -s KILL "$t" >/dev/null 2>&1 || true
+		ctr task rm -f "$t" >/dev/null 2>&1 || true
+	done
+	for c in $(ctr containers ls -q 2>/dev/null); do
+		ctr containers rm "$c" >/dev/null 2>&1 || true
+	done
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && for _ in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -q " $CTRD_DIR" /proc/self/mountinfo && awk -v d="$CTRD_DIR" '$5 ~ "^"d {print $5}' /proc/self/mountinfo |
+		sort -r | xargs -r -n1 umount -l
+	rm -rf "$CTRD_DIR"
+}
+
+ctr() {
+	timeout 60 "$CTR" --address "$CTRD_DIR/containerd.sock" "$@"
+}
+
+# ctr under a pseudo-terminal (script): $1 is the rest of its command line, shell-quoted. Its
+# input is /dev/null whatever the caller has, so script sends the terminal an EOF at once.
+ctr_tty() {
+	script -qec "timeout 60 $CTR --address $CTRD_DIR/containerd.sock $1" /dev/null </dev/null
+}
+
+ctr_run() {
+	ctr run --runc-binary "$(runtime_binary)" "$@"
+}
+
+# Waits (up to 5 s) until task $1 is STOPPED, then checks that it is.
+wait_stopped() {
+	for _ in $(seq 50); do
+		ctr task ls | grep -q "$1.*STOPPED" && break
+		sleep 0.1
+	done
+	run ctr task ls
+	[[ "$output" =~ $1[[:space:]]+[0-9]+[[:space:]]+STOPPED ]] || fail "task $1 is not STOPPED: $output"
+}
+
+# Nothing of container $1 may be left: task, shim, state, cgroups, mounts.
+assert_no_leaks() {
+	local id=$1
+	run ctr task ls -q
+	[[ ! "$output" =~ (^|$'\n')$id($'\n'|$) ]] || fail "task $id left"
+	! pgrep -f "containerd-shim-runc-v2 .*-id $id( |$)" >/dev/null || fail "shim of $id left"
+	[ ! -e "/run/containerd/runc/default/$id" ] || fail "runtime state of $id left"
+	for m in $(awk '$9 ~ /^cgroup2?$/ {print $5}' /proc/self/mountinfo); do
+		[ ! -e "$m/default/$id" ] || fail "cgroup $m/default/$id left"
+	done
+	! grep -q "/$id/rootfs" /proc/self/mountinfo || fail "rootfs mount of $id left"
+}
+
+fail() {
+	echo "$*" >&2
+	return 1
+}

@@ -1,0 +1,82 @@
+# Shared set-up for the podman suite: podman with conmon, private --root/--runroot/--tmpdir and
+# CONTAINERS_CONF, every container under a cgroup parent of the suite's own, and leak checks.
+# RUNTIME names the runtime under test (default: the berth built by cargo; RUNTIME=runc checks
+# the suite itself against runc).
+
+REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+IMAGE=localhost/berth-busybox:latest
+CGROUP_PARENT=/berth-podman-test
+
+runtime_binary() {
+	case "${RUNTIME:-berth}" in
+	berth) echo "$REPO/target/release/berth" ;;
+	*) command -v "$RUNTIME" ;;
+	esac
+}
+
+setup_podman() {
+	export PODMAN_DIR
+	PODMAN_DIR=$(mktemp -d /tmp/berth-podman.XXXXXX)
+	# This machine's root lacks CAP_SYS_RESOURCE: podman's default nofile/nproc limits (above
+	# the hard limits) fail with EPERM for every runtime.
+	cat >"$PODMAN_DIR/containers.conf" <<-CONF
+		[containers]
+		default_ulimits = ["nofile=20000:20000", "nproc=20000:20000"]
+		[engine]
+		cgroup_manager = "cgroupfs"
+		events_logger = "file"
+		runtime_supports_json = ["berth", "crun", "runc"]
+	CONF
+	"$REPO/integration/make-oci-image" "$REPO/build/busybox/rootfs" "$PODMAN_DIR/busybox.tar" "$IMAGE"
+	pm load -i "$PODMAN_DIR/busybox.tar" >/dev/null
+}
+
+teardown_podman() {
+	[ -n "${PODMAN_DIR:-}" ] || return 0
+	pm rm -af -t 0 >/dev/null 2>&1 || true
+	pm system reset -f >/dev/null 2>&1 || true
+	for m in $(awk '$9 ~ /^cgroup2?$/ {print $5}' /proc/self/mountinfo); do
+		if [ -d "$m$CGROUP_PARENT" ]; then
+			find "$m$CGROUP_PARENT" -depth -type d -exec rmdir {} + 2>/dev/null || true
+		fi
+	done
+	awk -v d="$PODMAN_DIR" '$5 ~ "^"d {print $5}' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
+	rm -rf "$PODMAN_DIR"
+}
+
+# podman's options for the suite's private store (PODMAN_DIR, from mktemp, has no spaces).
+pm_options() {
+	echo "--root $PODMAN_DIR/root --runroot $PODMAN_DIR/runroot --tmpdir $PODMAN_DIR/tmp" \
+		"--storage-driver vfs --runtime $(runtime_binary)"
+}
+
+pm() {
+	CONTAINERS_CONF="$PODMAN_DIR/containers.conf" timeout 120 podman $(pm_options) "$@"
+}
+
+# podman under a pseudo-terminal (script): $1 is the rest of its command line, shell-quoted. Its
+# input is /dev/null whatever the caller has, so script sends the terminal an EOF at once.
+pm_tty() {
+	script -qec "CONTAINERS_CONF=$PODMAN_DIR/containers.conf podman $(pm_options) $1" /dev/null </dev/null
+}
+
+pm_run() {
+	pm run --cgroup-parent "$CGROUP_PARENT" "$@"
+}
+
+# Nothing of container $1 (a name) may be left: container, conmon, the container's cgroups
+# (podman's own "conmon" cgroups under the parent stay until teardown).
+assert_no_leaks() {
+	local name=$1
+	! pm container exists "$name" || fail "container $name left"
+	! pgrep -f "conmon .*-n $name " >/dev/null || fail "conmon of $name left"
+	for m in $(awk '$9 ~ /^cgroup2?$/ {print $5}' /proc/self/mountinfo); do
+		[ -z "$(find "$m$CGROUP_PARENT" -mindepth 1 -type d -not -name conmon 2>/dev/null)" ] ||
+			fail "cgroups left under $m$CGROUP_PARENT"
+	done
+}
+
+fail() {
+	echo "$*" >&2
+	return 1
+}

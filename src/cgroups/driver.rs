@@ -1,0 +1,200 @@
+//! Each cgroup directory driven in its own version's terms: v1 files, or v2 files and an eBPF
+//! device filter. On a hybrid host a controller mounted on v1 gets v1 limits and one on the
+//! cgroup2 mount gets v2 limits.
+
+use std::fs;
+
+use anyhow::{bail, Context, Result};
+use oci_spec::runtime::LinuxResources;
+
+use crate::cgroups::check::wanted;
+use crate::cgroups::devices::{self, Policy};
+use crate::cgroups::files::write;
+use crate::cgroups::stats::Stats;
+use crate::cgroups::{v1, v2, CgroupDir, CgroupPaths};
+
+/// One hierarchy's directory, written and read in its version's terms.
+trait Driver {
+    fn apply(&self, r: &LinuxResources, devices: Option<&Policy>, update: bool) -> Result<()>;
+    fn set_frozen(&self, frozen: bool) -> Result<()>;
+    fn stats(&self, s: &mut Stats) -> Result<()>;
+    fn oom_kills(&self) -> Option<u64>;
+}
+
+struct V1<'a>(&'a CgroupDir);
+
+/// A cgroup2 directory; `pure` when the whole host is cgroup2 (then it also owns devices and
+/// the freezer, which on hybrid hosts stay with v1).
+struct V2<'a> {
+    dir: &'a CgroupDir,
+    pure: bool,
+}
+
+impl Driver for V1<'_> {
+    fn apply(&self, r: &LinuxResources, devices: Option<&Policy>, update: bool) -> Result<()> {
+        v1::apply(self.0, r, devices, update)
+    }
+    fn set_frozen(&self, frozen: bool) -> Result<()> {
+        v1::set_frozen(self.0, frozen)
+    }
+    fn stats(&self, s: &mut Stats) -> Result<()> {
+        v1::stats(self.0, s)
+    }
+    fn oom_kills(&self) -> Option<u64> {
+        v1::oom_kills(self.0)
+    }
+}
+
+impl Driver for V2<'_> {
+    fn apply(&self, r: &LinuxResources, devices: Option<&Policy>, update: bool) -> Result<()> {
+        v2::apply(self.dir, r, devices, self.pure, update)
+    }
+    fn set_frozen(&self, frozen: bool) -> Result<()> {
+        if self.pure {
+            v2::set_frozen(self.dir, frozen)
+        } else {
+            Ok(())
+        }
+    }
+    fn stats(&self, s: &mut Stats) -> Result<()> {
+        v2::stats(self.dir, s)
+    }
+    fn oom_kills(&self) -> Option<u64> {
+        v2::oom_kills(self.dir)
+    }
+}
+
+impl CgroupPaths {
+    fn drivers(&self) -> Vec<Box<dyn Driver + '_>> {
+        self.dirs
+            .iter()
+            .map(|d| -> Box<dyn Driver + '_> {
+                if d.is_v2() {
+                    Box::new(V2 {
+                        dir: d,
+                        pure: self.unified_host,
+                    })
+                } else {
+                    Box::new(V1(d))
+                }
+            })
+            .collect()
+    }
+
+    /// Writes the resources into every hierarchy. `update` keeps devices as they are (rewriting
+    /// a v1 list would deny access for an instant) and honours memory.checkBeforeUpdate; create
+    /// always sets the device policy (default deny when the config lists no rules).
+    pub fn apply(&self, r: &LinuxResources, update: bool) -> Result<()> {
+        // Unified keys name cgroup2 files whatever the host: their controllers must be delegated.
+        let needs_v2 = self.unified_host
+            || r.unified().as_ref().is_some_and(|u| !u.is_empty())
+            || wanted(r)
+                .iter()
+                .any(|(_, v1_name, _)| !self.dirs.iter().any(|d| d.has(v1_name)));
+        if let (true, Some(d)) = (needs_v2, self.v2_dir()) {
+            v2::enable_controllers(d)?;
+        }
+        // On create the device cgroup is always set, as runc does: a config without
+        // linux.resources.devices still gets default deny plus the always-allowed devices.
+        let policy = match (update, r.devices()) {
+            (false, d) => Some(Policy::fold(&devices::rules(
+                d.as_deref().unwrap_or_default(),
+            )?)?),
+            (true, _) => None,
+        };
+        for driver in self.drivers() {
+            driver.apply(r, policy.as_ref(), update)?;
+        }
+        Ok(())
+    }
+
+    pub fn set_frozen(&self, frozen: bool) -> Result<()> {
+        if !self.unified_host && !self.dirs.iter().any(|d| d.has("freezer")) {
+            bail!("this host has no freezer cgroup");
+        }
+        for driver in self.drivers() {
+            driver.set_frozen(frozen)?;
+        }
+        Ok(())
+    }
+
+    pub fn stats(&self) -> Result<Stats> {
+        let mut s = Stats::default();
+        for driver in self.drivers() {
+            driver.stats(&mut s)?;
+        }
+        Ok(s)
+    }
+
+    /// How many processes of the container the OOM killer has ended so far.
+    pub fn oom_kills(&self) -> u64 {
+        self.drivers()
+            .iter()
+            .find_map(|d| d.oom_kills())
+            .unwrap_or(0)
+    }
+
+    /// Sends `sig` to every process: cgroup.kill for SIGKILL where the kernel has it, otherwise
+    /// freeze, signal each, thaw (so nothing forks past the list), as runc does.
+    pub fn signal_all(&self, sig: i32) -> Result<()> {
+        if sig == libc::SIGKILL && self.unified_host {
+            if let Some(d) = self.v2_dir() {
+                if v2::kill(d)? {
+                    return Ok(());
+                }
+            }
+        }
+        let frozen = self.set_frozen(true).is_ok();
+        let mut result = Ok(());
+        for pid in self.pids()? {
+            // SAFETY: plain integer arguments; a process that already left is fine.
+            if unsafe { libc::kill(pid, sig) } < 0
+                && nix::errno::Errno::last() != nix::errno::Errno::ESRCH
+            {
+                result = Err(std::io::Error::last_os_error())
+                    .with_context(|| format!("signal process {pid}"));
+            }
+        }
+        if frozen {
+            self.set_frozen(false)?;
+        }
+        result
+    }
+}
+
+impl CgroupPaths {
+    /// A descriptor that becomes readable when the OOM killer may have acted: an eventfd
+    /// registered on v1's memory.oom_control, or an inotify watch on v2's memory.events.
+    pub fn oom_notifier(&self) -> Result<Option<std::os::fd::OwnedFd>> {
+        use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+        if let Some(d) = self.dirs.iter().find(|d| d.has("memory")) {
+            let path = d.full();
+            let control = fs::File::open(path.join("memory.oom_control"))
+                .context("open memory.oom_control")?;
+            // SAFETY: plain integer arguments; returns a new descriptor.
+            let efd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
+            if efd < 0 {
+                return Err(std::io::Error::last_os_error()).context("eventfd");
+            }
+            // SAFETY: a new descriptor we own.
+            let efd = unsafe { OwnedFd::from_raw_fd(efd) };
+            write(
+                &path,
+                "cgroup.event_control",
+                &format!("{} {}", efd.as_raw_fd(), control.as_raw_fd()),
+            )?;
+            return Ok(Some(efd));
+        }
+        match self.v2_dir() {
+            Some(d) if self.unified_host || d.full().join("memory.events").exists() => {
+                use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+                let ino = Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK)
+                    .context("inotify")?;
+                ino.add_watch(&d.full().join("memory.events"), AddWatchFlags::IN_MODIFY)
+                    .context("watch memory.events")?;
+                Ok(Some(OwnedFd::from(ino)))
+            }
+            _ => Ok(None),
+        }
+    }
+}

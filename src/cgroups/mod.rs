@@ -1,0 +1,290 @@
+//! The container's cgroups: one directory per mounted hierarchy (every v1 controller mount,
+//! `name=systemd`, and the cgroup2 mount — `unified` on hybrid hosts), made and given its limits
+//! before the container runs any code of its own, and removed again on delete. Each directory is
+//! driven in its own version's terms (`Driver`: v1 files, or v2 files and an eBPF device filter),
+//! so a hybrid host gets v1 limits where a controller is on v1 and v2 limits where it is on v2.
+
+mod check;
+mod convert;
+mod detect;
+pub mod devices;
+mod driver;
+mod ebpf;
+mod files;
+pub mod mount;
+pub mod stats;
+mod v1;
+mod v2;
+
+pub use convert::parse_bytes;
+
+use std::fs;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::thread::sleep;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::linux::resolve::clean;
+
+/// The container's directory in one hierarchy.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct CgroupDir {
+    /// v1 controllers of the hierarchy ("cpu", "name=systemd"); empty for cgroup2.
+    pub controllers: String,
+    pub mountpoint: PathBuf,
+    /// The cgroup, absolute within the hierarchy ("/berth/ctr").
+    pub path: PathBuf,
+}
+
+impl CgroupDir {
+    pub fn full(&self) -> PathBuf {
+        self.mountpoint.join(clean(&self.path))
+    }
+
+    pub fn is_v2(&self) -> bool {
+        self.controllers.is_empty()
+    }
+
+    pub fn has(&self, controller: &str) -> bool {
+        self.controllers.split(',').any(|c| c == controller)
+    }
+
+    /// Where the hierarchy is mounted inside the container under /sys/fs/cgroup.
+    pub fn mount_name(&self) -> &str {
+        if self.is_v2() {
+            "unified"
+        } else {
+            self.controllers
+                .strip_prefix("name=")
+                .unwrap_or(&self.controllers)
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct CgroupPaths {
+    pub dirs: Vec<CgroupDir>,
+    /// Set when /sys/fs/cgroup itself is cgroup2 (no v1 hierarchies at all).
+    pub unified_host: bool,
+    /// Directories berth made, parents first: delete removes them again, children first.
+    pub created: Vec<PathBuf>,
+}
+
+impl CgroupPaths {
+    /// The directories for `cgroups_path` (absolute within each hierarchy, or relative to berth's
+    /// own cgroup as runc treats it); `/berth/<id>` when the config names none.
+    pub fn resolve(cgroups_path: Option<&Path>, id: &str) -> Result<Self> {
+        let default = PathBuf::from(format!("/berth/{id}"));
+        let wanted = cgroups_path
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(&default);
+        if wanted
+            .to_str()
+            .is_some_and(|s| s.contains(':') && !s.starts_with('/'))
+        {
+            bail!(
+                "linux.cgroupsPath: {:?} is a systemd slice:prefix:name path; the systemd cgroup driver is not supported yet",
+                wanted
+            );
+        }
+        let hierarchies = detect::hierarchies()?;
+        let unified_host = hierarchies.iter().all(|h| h.is_v2());
+        let dirs = hierarchies
+            .into_iter()
+            .map(|h| {
+                let path = if wanted.is_absolute() {
+                    Path::new("/").join(clean(wanted))
+                } else {
+                    Path::new("/").join(clean(&h.own_cgroup.join(wanted)))
+                };
+                CgroupDir {
+                    controllers: h.controllers,
+                    mountpoint: h.mountpoint,
+                    path,
+                }
+            })
+            .collect();
+        Ok(CgroupPaths {
+            dirs,
+            unified_host,
+            created: Vec::new(),
+        })
+    }
+
+    /// Makes every directory (recording the ones that did not exist yet).
+    pub fn create(&mut self) -> Result<()> {
+        for dir in self.dirs.clone() {
+            self.make(&dir.full(), &dir)?;
+        }
+        Ok(())
+    }
+
+    /// mkdir, making missing parents first. Another container's delete may remove an empty
+    /// parent between the steps (it removes the parents it made, and a parent just made here is
+    /// empty until its child exists): then the step is retried.
+    fn make(&mut self, path: &Path, dir: &CgroupDir) -> Result<()> {
+        for _ in 0..20 {
+            match fs::create_dir(path) {
+                Ok(()) => {
+                    // Recorded at once: a failure below must still remove it.
+                    self.created.push(path.to_path_buf());
+                    if dir.has("cpuset") {
+                        match inherit_cpuset(path, &dir.mountpoint) {
+                            // Removed meanwhile (ENODEV: while the file was open): again.
+                            Err(e)
+                                if e.kind() == ErrorKind::NotFound
+                                    || e.raw_os_error() == Some(libc::ENODEV) =>
+                            {
+                                self.created.pop();
+                                continue;
+                            }
+                            r => r.with_context(|| {
+                                format!("copy cpuset.cpus/mems into {}", path.display())
+                            })?,
+                        }
+                    }
+                    return Ok(());
+                }
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => return Ok(()),
+                Err(e) if e.kind() == ErrorKind::NotFound && path != dir.mountpoint => {
+                    self.make(path.parent().unwrap_or(&dir.mountpoint), dir)?;
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| format!("create cgroup {}", path.display()))
+                }
+            }
+        }
+        bail!(
+            "create cgroup {}: its parent keeps disappearing",
+            path.display()
+        )
+    }
+
+    /// The cgroup2 directory (pure v2, or the `unified` mount of a hybrid host): a clone starts
+    /// in it (CLONE_INTO_CGROUP).
+    pub fn v2_dir(&self) -> Option<&CgroupDir> {
+        self.dirs.iter().find(|d| d.is_v2())
+    }
+
+    /// Moves the calling process — a fresh clone, so a single thread — into the container's
+    /// cgroup in every v1 hierarchy. It writes itself ("0") to `tasks`: moving one thread skips
+    /// the global lock a write of a pid to cgroup.procs takes, and with it an RCU grace period
+    /// that costs milliseconds per container.
+    pub fn join_v1(&self) -> Result<()> {
+        for dir in self.dirs.iter().filter(|d| !d.is_v2()) {
+            let tasks = dir.full().join("tasks");
+            fs::write(&tasks, "0").with_context(|| format!("join cgroup {}", tasks.display()))?;
+        }
+        Ok(())
+    }
+
+    /// The directory whose process list is authoritative: cgroup2 on a unified host, else the
+    /// pids (or first) v1 hierarchy.
+    fn main_dir(&self) -> Option<&CgroupDir> {
+        self.dirs
+            .iter()
+            .find(|d| self.unified_host || d.has("pids"))
+            .or_else(|| self.dirs.iter().find(|d| !d.is_v2()))
+            .or(self.dirs.first())
+    }
+
+    /// Every process in the container's cgroup, sub-cgroups included.
+    pub fn pids(&self) -> Result<Vec<i32>> {
+        let mut out = Vec::new();
+        if let Some(dir) = self.main_dir() {
+            collect_pids(&dir.full(), &mut out)?;
+        }
+        Ok(out)
+    }
+
+    /// Removes the container's directories, waiting (briefly) for exiting processes to leave.
+    pub fn destroy(&self) -> Result<()> {
+        for dir in &self.dirs {
+            remove_tree(&dir.full())?;
+        }
+        for path in self.created.iter().rev() {
+            // Parents may hold other containers by now: only empty ones go.
+            let _ = fs::remove_dir(path);
+        }
+        Ok(())
+    }
+}
+
+/// v1 cpuset cgroups start with no cpus or mems: a process cannot join until they are copied.
+/// A parent made by a concurrent create may not have its own values yet: it gets them first.
+fn inherit_cpuset(path: &Path, mountpoint: &Path) -> std::io::Result<()> {
+    let parent = path.parent().unwrap_or(path);
+    for file in ["cpuset.cpus", "cpuset.mems"] {
+        let read = |p: &Path| fs::read_to_string(p.join(file)).unwrap_or_default();
+        if !read(path).trim().is_empty() {
+            continue;
+        }
+        let mut value = read(parent);
+        if value.trim().is_empty() && parent != mountpoint {
+            inherit_cpuset(parent, mountpoint)?;
+            value = read(parent);
+        }
+        fs::write(path.join(file), value.trim())?;
+    }
+    Ok(())
+}
+
+fn collect_pids(dir: &Path, out: &mut Vec<i32>) -> Result<()> {
+    let procs = match fs::read_to_string(dir.join("cgroup.procs")) {
+        Ok(s) => s,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("read {}/cgroup.procs", dir.display())),
+    };
+    out.extend(procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
+    for entry in fs::read_dir(dir)?.flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            collect_pids(&entry.path(), out)?;
+        }
+    }
+    Ok(())
+}
+
+/// rmdir a cgroup and its children, retrying while the kernel still counts exiting tasks.
+fn remove_tree(dir: &Path) -> Result<()> {
+    let children: Vec<PathBuf> = match fs::read_dir(dir) {
+        Ok(entries) => entries
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .map(|e| e.path())
+            .collect(),
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("read {}", dir.display())),
+    };
+    for child in children {
+        remove_tree(&child)?;
+    }
+    let mut delay = Duration::from_millis(1);
+    for _ in 0..12 {
+        match fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                sleep(delay);
+                delay = (delay * 2).min(Duration::from_millis(200));
+            }
+            Err(e) => return Err(e).with_context(|| format!("remove cgroup {}", dir.display())),
+        }
+    }
+    bail!("remove cgroup {}: still busy", dir.display())
+}
+
+/// Whether the container's cgroup is frozen (v1 freezer or cgroup2 cgroup.freeze).
+pub fn is_frozen(paths: &CgroupPaths) -> bool {
+    paths.dirs.iter().any(|d| {
+        if d.has("freezer") {
+            fs::read_to_string(d.full().join("freezer.state")).is_ok_and(|s| s.trim() == "FROZEN")
+        } else if d.is_v2() && paths.unified_host {
+            fs::read_to_string(d.full().join("cgroup.freeze")).is_ok_and(|s| s.trim() == "1")
+        } else {
+            false
+        }
+    })
+}

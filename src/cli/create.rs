@@ -1,0 +1,70 @@
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::cli::GlobalOpts;
+use crate::container::{self, CreateOptions, StartMode};
+
+/// Flags shared by `create` and `run`.
+#[derive(clap::Args, Debug)]
+pub struct CreateFlags {
+    /// Path to the bundle directory (holds config.json)
+    #[arg(short = 'b', long, default_value = ".", value_name = "DIR")]
+    pub bundle: PathBuf,
+
+    /// Write the container init's pid to this file
+    #[arg(long = "pid-file", value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+
+    /// Unix socket that receives the pty master of a terminal container
+    #[arg(long = "console-socket", value_name = "SOCKET")]
+    pub console_socket: Option<PathBuf>,
+
+    /// Use MS_MOVE + chroot instead of pivot_root (for ramfs roots)
+    #[arg(long = "no-pivot")]
+    pub no_pivot: bool,
+
+    /// Do not create a new session keyring for the container
+    #[arg(long = "no-new-keyring")]
+    pub no_new_keyring: bool,
+
+    /// Pass N file descriptors after stdio (3 .. 3+N-1) to the container process
+    #[arg(long = "preserve-fds", default_value_t = 0, value_name = "N")]
+    pub preserve_fds: u32,
+}
+
+impl CreateFlags {
+    pub fn options<'a>(&'a self, id: &'a str, mode: StartMode) -> CreateOptions<'a> {
+        CreateOptions {
+            id,
+            bundle: &self.bundle,
+            pid_file: self.pid_file.as_deref(),
+            console_socket: self.console_socket.as_deref(),
+            no_pivot: self.no_pivot,
+            no_new_keyring: self.no_new_keyring,
+            preserve_fds: self.preserve_fds,
+            mode,
+            attached: false,
+        }
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub common: CreateFlags,
+
+    /// Container id
+    pub id: String,
+}
+
+impl Args {
+    pub fn run(self, g: &GlobalOpts) -> Result<i32> {
+        g.refuse_systemd_cgroup()?;
+        container::create(
+            &g.state_root(),
+            &self.common.options(&self.id, StartMode::OnStart),
+        )?;
+        Ok(0)
+    }
+}

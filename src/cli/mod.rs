@@ -1,0 +1,319 @@
+//! The command line: runc's global flags and subcommands, parsed with clap. Each subcommand lives in
+//! its own file and only turns flags into a call into `container`; no kernel work happens here.
+
+mod create;
+mod delete;
+mod events;
+mod exec;
+mod features;
+mod kill;
+mod list;
+mod pause;
+mod ps;
+mod run;
+mod spec;
+mod start;
+mod state;
+mod update;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::logging::LogFormat;
+use crate::state::Root;
+
+/// The runtime-spec version berth implements.
+pub const SPEC_VERSION: &str = "1.2.1";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "berth",
+    about = "berth: a low-level OCI container runtime (runc-compatible command line)",
+    disable_version_flag = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOpts,
+
+    /// Print the version
+    #[arg(short = 'v', long = "version")]
+    version: bool,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(clap::Args, Debug, Default)]
+pub struct GlobalOpts {
+    /// Root directory for container state (default /run/berth, or $XDG_RUNTIME_DIR/berth when not root)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    /// Write log lines to this file instead of stderr
+    #[arg(long, global = true, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+
+    /// Log format: text or json
+    #[arg(long = "log-format", global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Enable debug logging
+    #[arg(long, global = true)]
+    pub debug: bool,
+
+    /// Use the systemd cgroup driver (cgroupsPath is slice:prefix:name)
+    #[arg(long = "systemd-cgroup", global = true)]
+    pub systemd_cgroup: bool,
+
+    /// Rootless mode: true, false or auto (berth detects it: accepted for runc compatibility)
+    #[arg(long, value_name = "true|false|auto")]
+    pub rootless: Option<String>,
+}
+
+impl GlobalOpts {
+    pub fn state_root(&self) -> Root {
+        Root::new(self.root.clone().unwrap_or_else(Root::default_path))
+    }
+
+    /// berth drives cgroupfs only: asking for systemd's driver is an error, not a silent fallback.
+    pub fn refuse_systemd_cgroup(&self) -> Result<()> {
+        if self.systemd_cgroup {
+            anyhow::bail!(
+                "--systemd-cgroup: the systemd cgroup driver is not supported yet; use cgroupfs"
+            );
+        }
+        Ok(())
+    }
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create a container (the init waits for `start` before running the process)
+    Create(create::Args),
+    /// Run the process of a created container
+    Start(start::Args),
+    /// Create and start a container, then wait for it
+    Run(run::Args),
+    /// Print the state of a container
+    State(state::Args),
+    /// List containers
+    List(list::Args),
+    /// Send a signal to a container's init (or all its processes)
+    Kill(kill::Args),
+    /// Delete a container and everything it holds
+    Delete(delete::Args),
+    /// Write a default config.json
+    Spec(spec::Args),
+    /// Run another process in a running container
+    Exec(Box<exec::Args>),
+    /// Print the features this runtime supports (runtime-spec features.md JSON)
+    Features(features::Args),
+    /// Freeze every process of a container
+    Pause(pause::Args),
+    /// Thaw a paused container
+    Resume(pause::Args),
+    /// Change the resource limits of a running container
+    Update(Box<update::Args>),
+    /// Print resource statistics and OOM events as JSON lines
+    Events(events::Args),
+    /// List the processes of a container
+    Ps(ps::Args),
+}
+
+/// Parses argv, accepting Go's flag forms as runc does. A usage error is one line on stderr and,
+/// like every error, a line in `--log` (all that containerd shows its user); it exits 1, as runc.
+pub fn parse() -> Cli {
+    let cmd = Cli::command();
+    let args = normalize_go_flags(&cmd, std::env::args_os().collect());
+    let err = match cmd.try_get_matches_from(&args) {
+        Ok(m) => match Cli::from_arg_matches(&m) {
+            Ok(cli) => return cli,
+            Err(e) => e,
+        },
+        Err(e) => e,
+    };
+    use clap::error::ErrorKind;
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        err.exit();
+    }
+    let text = err.to_string();
+    let first = text
+        .lines()
+        .next()
+        .unwrap_or("invalid usage")
+        .trim_start_matches("error: ");
+    let _ = crate::logging::init(&log_opts(&args));
+    crate::logging::fatal(&anyhow::anyhow!("{first} (see berth --help)"));
+    std::process::exit(1);
+}
+
+/// `--log` and `--log-format` picked out of arguments that did not parse.
+fn log_opts(args: &[OsString]) -> GlobalOpts {
+    let mut opts = GlobalOpts::default();
+    let mut it = args.iter().map(|a| a.to_string_lossy().into_owned());
+    while let Some(arg) = it.next() {
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
+            None => (arg.clone(), None),
+        };
+        match name.as_str() {
+            "--log" => opts.log = inline.or_else(|| it.next()).map(PathBuf::from),
+            "--log-format" if inline.or_else(|| it.next()).as_deref() == Some("json") => {
+                opts.log_format = LogFormat::Json;
+            }
+            _ => {}
+        }
+    }
+    opts
+}
+
+pub fn dispatch(cli: Cli) -> Result<i32> {
+    if cli.version {
+        println!("berth version {}", env!("CARGO_PKG_VERSION"));
+        println!("spec: {SPEC_VERSION}");
+        return Ok(0);
+    }
+    let g = &cli.global;
+    if matches!(
+        cli.command,
+        Some(Command::Create(_) | Command::Run(_) | Command::Exec(_))
+    ) {
+        // These run berth's code inside a container: see exe_guard, before any other work.
+        crate::process::exe_guard::protect()?;
+    }
+    match cli.command {
+        None => {
+            Cli::command().print_help()?;
+            Ok(0)
+        }
+        Some(Command::Create(a)) => a.run(g),
+        Some(Command::Start(a)) => a.run(g),
+        Some(Command::Run(a)) => a.run(g),
+        Some(Command::State(a)) => a.run(g),
+        Some(Command::List(a)) => a.run(g),
+        Some(Command::Kill(a)) => a.run(g),
+        Some(Command::Delete(a)) => a.run(g),
+        Some(Command::Spec(a)) => a.run(g),
+        Some(Command::Exec(a)) => a.run(g),
+        Some(Command::Features(a)) => a.run(g),
+        Some(Command::Pause(a)) => a.pause(g),
+        Some(Command::Resume(a)) => a.resume(g),
+        Some(Command::Update(a)) => a.run(g),
+        Some(Command::Events(a)) => a.run(g),
+        Some(Command::Ps(a)) => a.run(g),
+    }
+}
+
+/// Go's flag forms in clap's terms, for long flags of berth or of the subcommand being parsed:
+/// `-name[=value]` becomes `--name[=value]`, and a switch given a value (`--force=true`,
+/// `-debug=false`) is set or left out. Arguments after `--` are left alone.
+fn normalize_go_flags(cmd: &clap::Command, args: Vec<OsString>) -> Vec<OsString> {
+    let mut longs: Vec<(String, bool)> = long_flags(cmd);
+    let mut out = Vec::with_capacity(args.len());
+    let mut rest = false;
+    for (i, arg) in args.into_iter().enumerate() {
+        let s = arg.to_string_lossy();
+        if i == 0 || rest {
+            out.push(arg);
+            continue;
+        }
+        if s == "--" {
+            rest = true;
+            out.push(arg);
+            continue;
+        }
+        if let Some(sub) = cmd.find_subcommand(s.as_ref()) {
+            longs.extend(long_flags(sub));
+        }
+        let body = match (s.strip_prefix("--"), s.strip_prefix('-')) {
+            (Some(b), _) => b,
+            (None, Some(b)) if b.len() > 1 => b,
+            _ => {
+                out.push(arg);
+                continue;
+            }
+        };
+        let (name, value) = match body.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (body, None),
+        };
+        match (longs.iter().find(|(l, _)| l == name), value) {
+            (Some((_, true)), Some("false")) => {}
+            (Some((_, true)), Some("true")) => out.push(OsString::from(format!("--{name}"))),
+            (Some(_), _) => out.push(OsString::from(format!("--{body}"))),
+            (None, _) => out.push(arg),
+        }
+    }
+    out
+}
+
+/// Each long flag, and whether it is a switch (takes no value).
+fn long_flags(cmd: &clap::Command) -> Vec<(String, bool)> {
+    cmd.get_arguments()
+        .filter_map(|a| Some((a.get_long()?.to_owned(), !a.get_action().takes_values())))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_vec(args: &[&str]) -> Vec<String> {
+        normalize_go_flags(&Cli::command(), args.iter().map(OsString::from).collect())
+            .into_iter()
+            .map(|s| s.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn single_dash_long_flags_become_double() {
+        assert_eq!(
+            parse_vec(&["berth", "run", "-no-subreaper", "-bundle=/b", "-d", "id"]),
+            ["berth", "run", "--no-subreaper", "--bundle=/b", "-d", "id"]
+        );
+        assert_eq!(
+            parse_vec(&["berth", "-root", "/r", "kill", "id", "-9"]),
+            ["berth", "--root", "/r", "kill", "id", "-9"]
+        );
+        assert_eq!(
+            parse_vec(&["berth", "run", "id", "--", "-bundle"]),
+            ["berth", "run", "id", "--", "-bundle"]
+        );
+        assert_eq!(
+            parse_vec(&["berth", "--debug=false", "delete", "-force=true", "x"]),
+            ["berth", "delete", "--force", "x"]
+        );
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn options_after_the_id_and_go_forms_parse() {
+        let cli = Cli::try_parse_from([
+            "berth",
+            "--log-format=json",
+            "create",
+            "x",
+            "--bundle",
+            "/b",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.log_format, LogFormat::Json);
+        let Some(Command::Create(a)) = cli.command else {
+            panic!("not create")
+        };
+        assert_eq!(a.common.bundle, PathBuf::from("/b"));
+        assert_eq!(a.id, "x");
+    }
+}

@@ -1,0 +1,51 @@
+use anyhow::Result;
+
+use crate::cli::create::CreateFlags;
+use crate::cli::GlobalOpts;
+use crate::container::{self, StartMode};
+use crate::process::foreground;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub common: CreateFlags,
+
+    /// Return once the container runs instead of waiting for it
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+
+    /// Keep the container's state (and cgroup) after it exits
+    #[arg(long)]
+    pub keep: bool,
+
+    /// Do not make berth a subreaper for the container's orphans
+    #[arg(long = "no-subreaper")]
+    pub no_subreaper: bool,
+
+    /// Container id
+    pub id: String,
+}
+
+impl Args {
+    pub fn run(self, g: &GlobalOpts) -> Result<i32> {
+        g.refuse_systemd_cgroup()?;
+        let root = g.state_root();
+        let mut opts = self.common.options(&self.id, StartMode::Now);
+        if self.detach {
+            container::create(&root, &opts)?;
+            return Ok(0);
+        }
+        opts.attached = true;
+        if !self.no_subreaper {
+            // SAFETY: plain integer arguments.
+            unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+        }
+        let sigfd = foreground::catch_signals()?;
+        let created = container::create(&root, &opts)?;
+        let waited = foreground::wait(created.pid, &sigfd, created.pty_master);
+        if !self.keep {
+            container::delete(&root, &self.id, true)?;
+        }
+        waited
+    }
+}

@@ -1,0 +1,298 @@
+//! `create` (and the first half of `run`): validate, make the state directory and cgroup,
+//! spawn the init and record it. A failed create leaves nothing behind: no process, cgroup or
+//! state directory.
+
+use std::fs;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+use std::time::SystemTime;
+
+use anyhow::{bail, Context, Result};
+use nix::fcntl::OFlag;
+use nix::sched::CloneFlags;
+use nix::sys::stat::Mode;
+use nix::unistd::{mkfifo, Pid};
+use oci_spec::runtime::LinuxIdMapping;
+
+use crate::bundle::Bundle;
+use crate::cgroups::CgroupPaths;
+use crate::container::{seccomp_agent, write_pid_file};
+use crate::hooks::{self, Kind};
+use crate::linux::mount::{bind_tree, MountOptions};
+use crate::linux::namespaces::NamespacePlan;
+use crate::linux::procfs::ProcessStat;
+use crate::linux::{rootfs, tty, userns};
+use crate::process::spawn::{self, Placement, Spawned};
+use crate::process::{init, InitConfig, ProcessConfig};
+use crate::state::{ContainerDir, Root, State};
+use crate::timefmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartMode {
+    /// `create`: the init waits on exec.fifo for `start`.
+    OnStart,
+    /// `run`: the init execs as soon as it is set up.
+    Now,
+}
+
+pub struct CreateOptions<'a> {
+    pub id: &'a str,
+    pub bundle: &'a Path,
+    pub pid_file: Option<&'a Path>,
+    pub console_socket: Option<&'a Path>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: u32,
+    pub mode: StartMode,
+    /// `run` in the foreground: berth itself holds a terminal's master side.
+    pub attached: bool,
+}
+
+/// A container whose init has been created (and, for `StartMode::Now`, exec'd).
+pub struct Created {
+    pub pid: Pid,
+    pub pty_master: Option<OwnedFd>,
+}
+
+pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
+    let bundle = Bundle::load(opts.bundle)?;
+    let process = bundle.spec.process().as_ref().context("process missing")?;
+    let terminal = process.terminal() == Some(true);
+    if terminal && opts.console_socket.is_none() && !opts.attached {
+        bail!("process.terminal is true: --console-socket is needed to receive the terminal");
+    }
+    if !terminal && opts.console_socket.is_some() {
+        bail!("--console-socket given but process.terminal is false");
+    }
+    let propagation = bundle
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.rootfs_propagation().clone());
+    if opts.no_pivot
+        && propagation
+            .as_deref()
+            .is_some_and(|p| p.ends_with("private"))
+    {
+        bail!("linux.rootfsPropagation {propagation:?} is not safe with --no-pivot");
+    }
+    let dir = root.create(opts.id)?;
+    let mut cgroup = None;
+    match build(&dir, &bundle, opts, &mut cgroup) {
+        Ok(created) => Ok(created),
+        Err(e) => {
+            if let Some(cg) = cgroup {
+                let _ = cg.destroy();
+            }
+            let _ = dir.remove();
+            Err(e)
+        }
+    }
+}
+
+fn build(
+    dir: &ContainerDir,
+    bundle: &Bundle,
+    opts: &CreateOptions,
+    cgroup_out: &mut Option<CgroupPaths>,
+) -> Result<Created> {
+    let spec = &bundle.spec;
+    let process = spec.process().as_ref().context("process missing")?;
+    let linux = spec.linux().as_ref().context("linux missing")?;
+    let created_at = timefmt::rfc3339_nano(SystemTime::now());
+    let mut state = State {
+        id: opts.id.to_owned(),
+        pid: 0,
+        pid_start_time: 0,
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        created: created_at,
+        annotations: spec
+            .annotations()
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        cgroup: CgroupPaths::default(),
+        own_pid_ns: false,
+        hooks: spec.hooks().is_some(),
+    };
+    // Written first so that `state` can report "creating" while this runs.
+    dir.save(&state)?;
+
+    let plan = NamespacePlan::new(linux.namespaces().as_deref().unwrap_or(&[]))?;
+    state.own_pid_ns = plan.creates(CloneFlags::CLONE_NEWPID);
+    let mut cgroup = CgroupPaths::resolve(linux.cgroups_path().as_deref(), opts.id)?;
+    let resources = linux.resources().clone().unwrap_or_default();
+    cgroup.check(&resources).context("config.json")?;
+    let made = cgroup.create();
+    *cgroup_out = Some(cgroup.clone());
+    match made {
+        // As runc: an unprivileged user without delegated cgroups runs the container in its own
+        // cgroup — when the config asks for no limits that would need one.
+        Err(e) if rootless_without_cgroups(&e, &resources) => {
+            crate::logging::debug(format!("rootless: no cgroup of its own ({e:#})"));
+            cgroup.destroy()?;
+            cgroup = CgroupPaths::default();
+            *cgroup_out = None;
+        }
+        other => other?,
+    }
+    cgroup.apply(&resources, false)?;
+    state.cgroup = cgroup.clone();
+
+    let console_socket = opts
+        .console_socket
+        .map(tty::connect_console_socket)
+        .transpose()?;
+    let fifo = match opts.mode {
+        StartMode::OnStart => Some(make_fifo(dir)?),
+        StartMode::Now => None,
+    };
+    let idmapped = spec
+        .mounts()
+        .iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, m)| idmapped_tree(m, linux, &bundle.dir).with_context(|| format!("mounts[{i}]")))
+        .collect::<Result<Vec<_>>>()?;
+    let hooks = spec.hooks().as_ref();
+    // exec, poststart and poststop use the config the container was made from, not the bundle's.
+    dir.save_config(&bundle.raw)?;
+    let snapshot = state.clone();
+    let cfg = InitConfig {
+        id: opts.id,
+        spec,
+        rootfs: &bundle.rootfs,
+        bundle: &bundle.dir,
+        plan,
+        cgroup: &cgroup,
+        idmapped,
+        fifo,
+        no_pivot: opts.no_pivot,
+        no_new_keyring: opts.no_new_keyring,
+        hooks,
+        state: &snapshot,
+        proc: ProcessConfig::new(
+            process,
+            linux,
+            console_socket,
+            opts.preserve_fds,
+            bundle.seccomp.as_ref(),
+        )?,
+    };
+    let runtime_hooks = |pid: Pid| {
+        let json = hooks::state_json(&snapshot, "creating", pid.as_raw());
+        hooks::run(Kind::Prestart, hooks, &json)?;
+        hooks::run(Kind::CreateRuntime, hooks, &json)
+    };
+    let seccomp_agent = seccomp_agent(bundle.seccomp.as_ref(), &snapshot, "creating");
+    let placement = Placement {
+        clone_flags: cfg.plan.clone_flags,
+        cgroup: &cgroup,
+        linux: Some(linux),
+        runtime_hooks: Some(&runtime_hooks),
+        seccomp_agent: seccomp_agent.as_ref().map(|f| f as _),
+    };
+    let mut spawned = spawn::spawn(&placement, |ch| init::setup_and_exec(&cfg, ch))?;
+    drop(cfg);
+    if let Err(e) = finish(
+        dir,
+        &mut state,
+        &spawned,
+        process.oom_score_adj(),
+        opts.pid_file,
+    ) {
+        spawned.abort();
+        return Err(e);
+    }
+    let pid = spawned.pid;
+    crate::logging::debug(format!("container {} init is pid {pid}", opts.id));
+    let pty_master = spawned.pty_master.take();
+    match opts.mode {
+        StartMode::OnStart => spawned.wait_for_start()?,
+        StartMode::Now => {
+            spawned.exec()?;
+            crate::container::poststart(&state, hooks);
+        }
+    }
+    Ok(Created { pid, pty_master })
+}
+
+/// The host-side steps once the init is ready: oom_score_adj, state.json and the pid file.
+fn finish(
+    dir: &ContainerDir,
+    state: &mut State,
+    spawned: &Spawned,
+    oom_score_adj: Option<i32>,
+    pid_file: Option<&Path>,
+) -> Result<()> {
+    let pid = spawned.pid.as_raw();
+    if let Some(adj) = oom_score_adj {
+        fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
+            .with_context(|| format!("process.oomScoreAdj: set {adj}"))?;
+    }
+    state.pid = pid;
+    state.pid_start_time = ProcessStat::read(pid)?.start_time;
+    dir.save(state)?;
+    if let Some(path) = pid_file {
+        write_pid_file(path, pid)?;
+    }
+    Ok(())
+}
+
+fn rootless_without_cgroups(
+    err: &anyhow::Error,
+    resources: &oci_spec::runtime::LinuxResources,
+) -> bool {
+    let denied = err
+        .root_cause()
+        .downcast_ref::<std::io::Error>()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied);
+    denied && !nix::unistd::geteuid().is_root() && resources == &Default::default()
+}
+
+/// An id-mapped bind mount, made here on the host side and attached by the init.
+fn idmapped_tree(
+    m: &oci_spec::runtime::Mount,
+    linux: &oci_spec::runtime::Linux,
+    bundle: &Path,
+) -> Result<Option<OwnedFd>> {
+    let Some((uids, gids)) = idmap_of(m, linux) else {
+        return Ok(None);
+    };
+    let userns = userns::mapped_userns(uids, gids)?;
+    let source = rootfs::bind_source(m, bundle)?;
+    let opts = MountOptions::parse(rootfs::options(m));
+    bind_tree(&source, &opts, Some(userns.as_fd())).map(Some)
+}
+
+type IdMaps<'a> = (&'a [LinuxIdMapping], &'a [LinuxIdMapping]);
+
+/// The mappings of an id-mapped mount: its own, or (runc 1.2) the container's when it has
+/// `idmap` without mappings of its own.
+fn idmap_of<'a>(
+    m: &'a oci_spec::runtime::Mount,
+    linux: &'a oci_spec::runtime::Linux,
+) -> Option<IdMaps<'a>> {
+    if let (Some(u), Some(g)) = (m.uid_mappings(), m.gid_mappings()) {
+        return Some((u, g));
+    }
+    let idmap = m
+        .options()
+        .iter()
+        .flatten()
+        .any(|o| o == "idmap" || o == "ridmap");
+    match (idmap, linux.uid_mappings(), linux.gid_mappings()) {
+        (true, Some(u), Some(g)) => Some((u, g)),
+        _ => None,
+    }
+}
+
+/// exec.fifo: the init holds it open read-write and blocks reading; `start` writes one byte.
+fn make_fifo(dir: &ContainerDir) -> Result<OwnedFd> {
+    let path = dir.fifo_path();
+    mkfifo(&path, Mode::from_bits_truncate(0o600)).context("mkfifo exec.fifo")?;
+    nix::fcntl::open(&path, OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
+        .context("open exec.fifo")
+}

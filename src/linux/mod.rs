@@ -1,0 +1,19 @@
+//! One module per kernel facility the container is built from.
+
+pub mod capabilities;
+pub mod copyup;
+pub mod devices;
+pub mod mempolicy;
+pub mod mount;
+pub mod namespaces;
+pub mod netdev;
+pub mod procfs;
+pub mod resolve;
+pub mod rlimits;
+pub mod rootfs;
+pub mod sched;
+pub mod sys;
+pub mod sysctl;
+pub mod tty;
+pub mod user;
+pub mod userns;

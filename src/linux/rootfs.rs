@@ -1,0 +1,439 @@
+//! The container's root filesystem, in runc's order: propagation of `/`, the rootfs bound onto
+//! itself, every mount of config.json, /dev, then pivot_root (or MS_MOVE + chroot). After the
+//! switch: read-only root, readonlyPaths and maskedPaths.
+
+use std::fs;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use nix::errno::Errno;
+use nix::fcntl::{open, OFlag};
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sys::stat::{fstat, major, minor, Mode, SFlag};
+use nix::unistd::{chdir, chroot, fchdir, pivot_root};
+use oci_spec::runtime::{Mount, Spec};
+
+use crate::cgroups::mount::CgroupMount;
+use crate::linux::copyup::copy_tree;
+use crate::linux::devices;
+use crate::linux::mount::{attach, bind_fd, bind_tree, new_fs, MountOptions};
+use crate::linux::resolve::{clean, ensure_in_root, open_in_root, Kind};
+use crate::linux::sys::{self, MountAttr};
+
+pub struct Rootfs<'a> {
+    pub spec: &'a Spec,
+    pub rootfs: &'a Path,
+    pub bundle: &'a Path,
+    pub userns: bool,
+    pub cgroup: CgroupMount<'a>,
+    /// For each id-mapped bind mount, its detached tree, made and id-mapped on the host side
+    /// (the kernel wants CAP_SYS_ADMIN over the filesystem's user namespace for that).
+    pub idmapped: &'a [Option<OwnedFd>],
+    pub no_pivot: bool,
+}
+
+/// The propagation flags of a `rootfsPropagation` value.
+pub fn propagation_flags(value: &str) -> Option<MsFlags> {
+    Some(match value {
+        "shared" => MsFlags::MS_SHARED,
+        "rshared" => MsFlags::MS_SHARED | MsFlags::MS_REC,
+        "slave" => MsFlags::MS_SLAVE,
+        "rslave" => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        "private" => MsFlags::MS_PRIVATE,
+        "rprivate" => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+        "unbindable" => MsFlags::MS_UNBINDABLE,
+        "runbindable" => MsFlags::MS_UNBINDABLE | MsFlags::MS_REC,
+        _ => return None,
+    })
+}
+
+impl Rootfs<'_> {
+    fn mounts(&self) -> &[Mount] {
+        self.spec.mounts().as_deref().unwrap_or(&[])
+    }
+
+    /// Everything up to and including the switch into the new root; `before_pivot` runs once
+    /// the mounts are made (the createContainer hooks).
+    pub fn prepare(&self, before_pivot: impl FnOnce() -> Result<()>) -> Result<()> {
+        let propagation = self
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.rootfs_propagation().as_deref())
+            .and_then(propagation_flags);
+        // Host mount events still reach the container; nothing flows back.
+        let root_flags = match propagation {
+            Some(p) if p.contains(MsFlags::MS_SHARED) => p | MsFlags::MS_REC,
+            _ => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        };
+        mount(None::<&str>, "/", None::<&str>, root_flags, None::<&str>)
+            .context("set propagation of /")?;
+        if root_flags.contains(MsFlags::MS_SHARED) {
+            make_parent_private(self.rootfs)?;
+        }
+        let root = self.bind_rootfs()?;
+        let mut dev_readonly = false;
+        for (i, m) in self.mounts().iter().enumerate() {
+            dev_readonly |= self
+                .mount_one(root.as_fd(), i, m)
+                .with_context(|| format!("mounts[{i}] {}", m.destination().display()))?;
+        }
+        // A missing working directory is made, as runc does (images often name one they lack).
+        if let Some(p) = self.spec.process() {
+            ensure_in_root(root.as_fd(), p.cwd(), Kind::Dir).context("process.cwd")?;
+        }
+        if self.sets_up_dev() {
+            let linux_devices = self.spec.linux().as_ref().and_then(|l| l.devices().clone());
+            let nodes = devices::nodes(linux_devices.as_deref().unwrap_or(&[]))?;
+            devices::create(root.as_fd(), &nodes, self.userns)?;
+            devices::symlinks(root.as_fd())?;
+        }
+        if dev_readonly {
+            set_readonly(root.as_fd(), Path::new("/dev")).context("make /dev read-only")?;
+        }
+        before_pivot()?;
+        if self.no_pivot {
+            move_root(root.as_fd())?;
+        } else {
+            pivot(root.as_fd())?;
+        }
+        if let Some(p) = propagation {
+            mount(None::<&str>, "/", None::<&str>, p, None::<&str>)
+                .context("set rootfsPropagation")?;
+        }
+        Ok(())
+    }
+
+    /// runc creates device nodes unless /dev is bound from the host — by a `bind` option or by
+    /// type "bind" alone, which `mount_one` also takes as a bind.
+    fn sets_up_dev(&self) -> bool {
+        !self.mounts().iter().any(|m| {
+            clean(m.destination()) == Path::new("dev")
+                && (MountOptions::parse(options(m)).bind || m.typ().as_deref() == Some("bind"))
+        })
+    }
+
+    /// The rootfs bound onto itself (pivot_root needs a mount point); the returned handle is
+    /// the root every later path is resolved in.
+    fn bind_rootfs(&self) -> Result<OwnedFd> {
+        let opts = MountOptions {
+            bind: true,
+            recursive: true,
+            ..MountOptions::default()
+        };
+        let tree = bind_tree(self.rootfs, &opts, None)?;
+        let target = open(self.rootfs, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+            .with_context(|| format!("open rootfs {}", self.rootfs.display()))?;
+        attach(tree.as_fd(), target.as_fd(), &opts).context("bind the rootfs onto itself")?;
+        Ok(tree)
+    }
+
+    /// Mounts one entry of `mounts`; returns true when it is a read-only /dev whose
+    /// read-only flag must wait until the device nodes exist.
+    fn mount_one(&self, root: BorrowedFd, index: usize, m: &Mount) -> Result<bool> {
+        let dest = m.destination();
+        let opts = MountOptions::parse(options(m));
+        let typ = m.typ().as_deref().unwrap_or("");
+        if typ != "proc" {
+            check_proc_destination(root, dest)?;
+        }
+        if opts.remount {
+            let target = open_in_root(root, dest, OFlag::O_PATH).context("open")?;
+            sys::mount_setattr(target.as_fd(), false, &opts.attr).context("remount")?;
+            return Ok(false);
+        }
+        if typ == "cgroup" {
+            self.cgroup.mount(root, dest, &opts)?;
+            return Ok(false);
+        }
+        if opts.bind || typ == "bind" {
+            let source = bind_source(m, self.bundle)?;
+            let meta = fs::metadata(&source)
+                .with_context(|| format!("bind source {}", source.display()))?;
+            let kind = if meta.is_dir() { Kind::Dir } else { Kind::File };
+            let made;
+            let tree = match self.idmapped.get(index).and_then(Option::as_ref) {
+                Some(prepared) => prepared.as_fd(),
+                None => {
+                    made = bind_tree(&source, &opts, None)?;
+                    made.as_fd()
+                }
+            };
+            let target = ensure_in_root(root, dest, kind)?;
+            attach(tree, target.as_fd(), &opts)?;
+            return Ok(false);
+        }
+        let mut flags = opts.fsmount_flags();
+        let dev_readonly = dest == Path::new("/dev") && flags & libc::MOUNT_ATTR_RDONLY != 0;
+        if dev_readonly {
+            flags &= !libc::MOUNT_ATTR_RDONLY;
+        }
+        // tmpcopyup writes into the new filesystem: a read-only one becomes so after the copy.
+        let copyup_readonly = opts.tmpcopyup && flags & libc::MOUNT_ATTR_RDONLY != 0;
+        if copyup_readonly {
+            flags &= !libc::MOUNT_ATTR_RDONLY;
+        }
+        let target = ensure_in_root(root, dest, Kind::Dir)?;
+        let lower = if opts.tmpcopyup {
+            Some(open_in_root(root, dest, OFlag::O_DIRECTORY | OFlag::O_RDONLY).context("open")?)
+        } else {
+            None
+        };
+        let source = m.source().as_ref().and_then(|s| s.to_str());
+        let tree = match new_fs(typ, source, &opts, flags) {
+            Err(e) if self.may_bind_instead(typ, &e) => {
+                let host = if typ == "sysfs" {
+                    "/sys"
+                } else {
+                    "/dev/mqueue"
+                };
+                bind_tree(Path::new(host), &opts.as_rbind(), None)?
+            }
+            other => other?,
+        };
+        attach(tree.as_fd(), target.as_fd(), &opts)?;
+        if let Some(lower) = lower {
+            copy_tree(lower.as_fd(), tree.as_fd()).context("tmpcopyup")?;
+        }
+        if copyup_readonly {
+            let ro = MountAttr {
+                set: libc::MOUNT_ATTR_RDONLY,
+                ..MountAttr::default()
+            };
+            sys::mount_setattr(tree.as_fd(), false, &ro).context("tmpcopyup: make read-only")?;
+        }
+        Ok(dev_readonly)
+    }
+
+    /// sysfs and mqueue cannot be mounted from a user namespace that does not own the network
+    /// (or IPC) namespace; runc binds the host's instead.
+    fn may_bind_instead(&self, typ: &str, err: &anyhow::Error) -> bool {
+        matches!(typ, "sysfs" | "mqueue")
+            && self.userns
+            && err.root_cause().downcast_ref::<Errno>() == Some(&Errno::EPERM)
+    }
+
+    /// After the switch: the read-only root.
+    pub fn make_root_readonly(&self) -> Result<()> {
+        if self.spec.root().as_ref().and_then(|r| r.readonly()) == Some(true) {
+            let root = open("/", OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())?;
+            let ro = MountAttr {
+                set: libc::MOUNT_ATTR_RDONLY,
+                ..MountAttr::default()
+            };
+            sys::mount_setattr(root.as_fd(), false, &ro).context("make the root read-only")?;
+        }
+        Ok(())
+    }
+}
+
+/// The files below /proc that a mount other than procfs may cover: the few lxcfs-style tools
+/// replace (runc's rule, which keeps a bind from shadowing /proc/self/… security files).
+const PROC_ALLOWED: &[&str] = &[
+    "/proc/cpuinfo",
+    "/proc/diskstats",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/proc/swaps",
+    "/proc/uptime",
+    "/proc/loadavg",
+    "/proc/slabinfo",
+    "/proc/net/dev",
+    "/proc/sys/kernel/ns_last_pid",
+];
+
+/// Whether a mount other than procfs may be placed at `path` (validate.rs asks this of the
+/// destination as written; `check_proc_destination` of where it leads).
+pub fn may_cover(path: &Path) -> bool {
+    !path.starts_with("/proc")
+        || path == Path::new("/proc")
+        || PROC_ALLOWED.iter().any(|p| path == Path::new(p))
+}
+
+/// A destination that exists may be reached through symlinks of the image (`/etc/x ->
+/// /proc/self/attr/current`): the /proc rule holds for the path it resolves to. (One that does
+/// not exist yet cannot lead into procfs: nothing can be created there.)
+fn check_proc_destination(root: BorrowedFd, dest: &Path) -> Result<()> {
+    let target = match open_in_root(root, dest, OFlag::O_PATH) {
+        Ok(fd) => fd,
+        Err(_) => return Ok(()),
+    };
+    let resolved = path_in_root(root, target.as_fd())?;
+    if !may_cover(&resolved) {
+        bail!("mounting over {} is not allowed", resolved.display());
+    }
+    Ok(())
+}
+
+/// The path of `fd` inside the rootfs `root` (both handles in the current mount namespace).
+fn path_in_root(root: BorrowedFd, fd: BorrowedFd) -> Result<PathBuf> {
+    let path_of = |fd: BorrowedFd| {
+        let link = format!("/proc/self/fd/{}", fd.as_raw_fd());
+        nix::fcntl::readlink(link.as_str())
+            .map(PathBuf::from)
+            .context("resolve the mount destination")
+    };
+    let (root_path, path) = (path_of(root)?, path_of(fd)?);
+    let rel = path
+        .strip_prefix(&root_path)
+        .with_context(|| format!("{} is outside the rootfs", path.display()))?;
+    Ok(Path::new("/").join(rel))
+}
+
+/// A bind mount's source: absolute, or relative to the bundle.
+pub fn bind_source(m: &Mount, bundle: &Path) -> Result<PathBuf> {
+    let source = m
+        .source()
+        .as_ref()
+        .ok_or_else(|| anyhow!("bind mount has no source"))?;
+    Ok(if source.is_absolute() {
+        source.clone()
+    } else {
+        bundle.join(source)
+    })
+}
+
+pub fn options(m: &Mount) -> &[String] {
+    m.options().as_deref().unwrap_or(&[])
+}
+
+/// pivot_root needs the mount above the new root not to be shared.
+fn make_parent_private(rootfs: &Path) -> Result<()> {
+    let me = procfs::process::Process::myself()?;
+    let mounts = me.mountinfo().context("read /proc/self/mountinfo")?;
+    let parent = mounts
+        .into_iter()
+        .map(|m| m.mount_point)
+        .filter(|mp| rootfs.starts_with(mp))
+        .max_by_key(|mp| mp.as_os_str().len())
+        .unwrap_or_else(|| PathBuf::from("/"));
+    mount(
+        None::<&str>,
+        &parent,
+        None::<&str>,
+        MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .with_context(|| format!("make {} private", parent.display()))
+}
+
+fn pivot(root: BorrowedFd) -> Result<()> {
+    let old_root = open(
+        "/",
+        OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .context("open the old root")?;
+    fchdir(root).context("chdir to the rootfs")?;
+    // pivot_root(".", ".") stacks the old root on top of the new one; unmounting "." then drops it.
+    pivot_root(".", ".").context("pivot_root")?;
+    // The cwd is still the new root, and mount(2) does not step onto a mount stacked on ".":
+    // without this, MS_SLAVE|MS_REC below would hit the container's own tree and undo every
+    // `shared` propagation option of config.json. The handle opened before is the old root.
+    fchdir(old_root.as_fd()).context("chdir to the old root")?;
+    mount(
+        None::<&str>,
+        ".",
+        None::<&str>,
+        MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .context("make the old root a slave")?;
+    umount2(".", MntFlags::MNT_DETACH).context("unmount the old root")?;
+    chdir("/").context("chdir /")
+}
+
+fn move_root(root: BorrowedFd) -> Result<()> {
+    fchdir(root).context("chdir to the rootfs")?;
+    mount(Some("."), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>)
+        .context("move the rootfs to /")?;
+    chroot(".").context("chroot")?;
+    chdir("/").context("chdir /")
+}
+
+fn set_readonly(root: BorrowedFd, path: &Path) -> Result<()> {
+    let fd = open_in_root(root, path, OFlag::O_PATH)?;
+    let ro = MountAttr {
+        set: libc::MOUNT_ATTR_RDONLY,
+        ..MountAttr::default()
+    };
+    Ok(sys::mount_setattr(fd.as_fd(), false, &ro)?)
+}
+
+fn root_handle() -> Result<OwnedFd> {
+    open(
+        "/",
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .context("open /")
+}
+
+/// readonlyPaths: each path bound onto itself, read-only with everything below it.
+pub fn readonly_paths(paths: &[String]) -> Result<()> {
+    let root = root_handle()?;
+    for p in paths {
+        let target = match open_in_root(root.as_fd(), Path::new(p), OFlag::O_PATH) {
+            Ok(fd) => fd,
+            Err(Errno::ENOENT) => continue,
+            Err(e) => return Err(e).with_context(|| format!("readonlyPaths: open {p}")),
+        };
+        let tree =
+            bind_fd(target.as_fd(), true).with_context(|| format!("readonlyPaths: bind {p}"))?;
+        let ro = MountAttr {
+            set: libc::MOUNT_ATTR_RDONLY,
+            ..MountAttr::default()
+        };
+        sys::mount_setattr(tree.as_fd(), true, &ro)
+            .with_context(|| format!("readonlyPaths: make {p} read-only"))?;
+        sys::move_mount(tree.as_fd(), target.as_fd())
+            .with_context(|| format!("readonlyPaths: mount {p}"))?;
+    }
+    Ok(())
+}
+
+/// maskedPaths: directories covered by an empty read-only tmpfs, files by the container's
+/// /dev/null (checked to be the real 1:3 character device first).
+pub fn mask_paths(paths: &[String]) -> Result<()> {
+    let root = root_handle()?;
+    let mut null: Option<OwnedFd> = None;
+    for p in paths {
+        let target = match open_in_root(root.as_fd(), Path::new(p), OFlag::O_PATH) {
+            Ok(fd) => fd,
+            Err(Errno::ENOENT) => continue,
+            Err(e) => return Err(e).with_context(|| format!("maskedPaths: open {p}")),
+        };
+        let st = fstat(target.as_fd()).with_context(|| format!("maskedPaths: stat {p}"))?;
+        let tree = if file_kind(st.st_mode) == SFlag::S_IFDIR {
+            new_fs(
+                "tmpfs",
+                Some("tmpfs"),
+                &MountOptions::default(),
+                libc::MOUNT_ATTR_RDONLY,
+            )?
+        } else {
+            if null.is_none() {
+                null = Some(dev_null(root.as_fd())?);
+            }
+            let null = null.as_ref().map(|f| f.as_fd()).context("no /dev/null")?;
+            bind_fd(null, false).with_context(|| format!("maskedPaths: bind /dev/null for {p}"))?
+        };
+        sys::move_mount(tree.as_fd(), target.as_fd())
+            .with_context(|| format!("maskedPaths: mount {p}"))?;
+    }
+    Ok(())
+}
+
+fn dev_null(root: BorrowedFd) -> Result<OwnedFd> {
+    let fd = open_in_root(root, Path::new("/dev/null"), OFlag::O_PATH).context("open /dev/null")?;
+    let st = fstat(fd.as_fd()).context("stat /dev/null")?;
+    if file_kind(st.st_mode) != SFlag::S_IFCHR || major(st.st_rdev) != 1 || minor(st.st_rdev) != 3 {
+        bail!("/dev/null in the container is not the null device");
+    }
+    Ok(fd)
+}
+
+fn file_kind(mode: libc::mode_t) -> SFlag {
+    SFlag::from_bits_truncate(mode) & SFlag::S_IFMT
+}

@@ -1,0 +1,34 @@
+//! berth: a low-level OCI container runtime with runc's command line.
+
+mod bundle;
+mod cgroups;
+mod cli;
+mod container;
+mod hooks;
+mod linux;
+mod logging;
+mod process;
+mod seccomp;
+mod signals;
+mod state;
+mod timefmt;
+mod validate;
+
+fn main() {
+    // Rust ignores SIGPIPE; a CLI whose reader went away (`berth list | head`) should just end.
+    // SAFETY: restoring the default disposition before anything else runs.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    let cli = cli::parse();
+    if let Err(err) = logging::init(&cli.global) {
+        eprintln!("berth: {err:#}");
+        std::process::exit(1);
+    }
+    let code = match cli::dispatch(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            logging::fatal(&err);
+            1
+        }
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,141 @@
+//! The container side of `create`: namespaces, root filesystem, hostname, sysctls, masked and
+//! read-only paths — then the shared last steps of `launch`. Hooks that belong inside the
+//! container (createContainer before pivot_root, startContainer right before exec) run here;
+//! those of the runtime namespace are asked of berth over the channel.
+
+use std::convert::Infallible;
+use std::io::Read;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use anyhow::{bail, Context, Result};
+use nix::errno::Errno;
+use nix::sched::CloneFlags;
+use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+use nix::unistd::setsid;
+
+use crate::cgroups::mount::CgroupMount;
+use crate::hooks::{self, Kind};
+use crate::linux::{netdev, rootfs, sys, sysctl};
+use crate::process::launch;
+use crate::process::sync::{Channel, ChildMsg, ParentMsg};
+use crate::process::InitConfig;
+
+/// The cloned child's work; only returns an error.
+pub fn setup_and_exec(cfg: &InitConfig, ch: &Channel) -> Result<Infallible> {
+    let mut keep: Vec<i32> = cfg
+        .proc
+        .console_socket
+        .iter()
+        .map(|f| f.as_raw_fd())
+        .collect();
+    keep.extend(cfg.fifo.iter().map(|f| f.as_raw_fd()));
+    keep.extend(cfg.plan.joins.iter().map(|(_, f)| f.as_raw_fd()));
+    keep.extend(cfg.idmapped.iter().flatten().map(|f| f.as_raw_fd()));
+    launch::enter_clone(ch, cfg.proc.preserve_fds, &keep)?;
+    cfg.plan.enter(ch)?;
+    if cfg.plan.creates(CloneFlags::CLONE_NEWNET) {
+        // As runc: a network namespace of the container's own gets a working loopback.
+        sys::loopback_up().context("bring up the loopback interface")?;
+    }
+    let linux = cfg.spec.linux().as_ref().context("linux missing")?;
+    if netdev::requested(linux).is_some() {
+        ch.send(&ChildMsg::NetDevices)?;
+        ch.expect_done()?;
+    }
+    setsid().context("setsid")?;
+    if !cfg.no_new_keyring {
+        match sys::join_session_keyring(cfg.id) {
+            Ok(()) | Err(Errno::ENOSYS) => {}
+            Err(e) => return Err(e).context("join a session keyring"),
+        }
+    }
+    if cfg.hooks.is_some() {
+        // prestart and createRuntime run in the runtime namespace: berth runs them now.
+        ch.send(&ChildMsg::RuntimeHooks)?;
+        ch.expect_done()?;
+    }
+    let userns = cfg.plan.has(CloneFlags::CLONE_NEWUSER);
+    let fs = rootfs::Rootfs {
+        spec: cfg.spec,
+        rootfs: cfg.rootfs,
+        bundle: cfg.bundle,
+        userns,
+        cgroup: CgroupMount {
+            paths: cfg.cgroup,
+            cgroupns: cfg.plan.has(CloneFlags::CLONE_NEWCGROUP),
+            userns,
+        },
+        idmapped: &cfg.idmapped,
+        no_pivot: cfg.no_pivot,
+    };
+    // Hooks run inside the container see its own pid (1 in a pid namespace), as with runc.
+    let hook_state = |status| hooks::state_json(cfg.state, status, std::process::id() as i32);
+    fs.prepare(|| hooks::run(Kind::CreateContainer, cfg.hooks, &hook_state("creating")))?;
+    if cfg.proc.process.terminal() == Some(true) {
+        launch::terminal(&cfg.proc, ch, true)?;
+    }
+    fs.make_root_readonly()?;
+    if let Some(name) = cfg.spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        nix::unistd::sethostname(name).context("set hostname")?;
+    }
+    if let Some(name) = cfg.spec.domainname().as_deref().filter(|h| !h.is_empty()) {
+        // SAFETY: pointer and length of a live string.
+        if unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) } < 0 {
+            return Err(Errno::last()).context("set domainname");
+        }
+    }
+    if let Some(s) = linux.sysctl() {
+        sysctl::apply(s)?;
+    }
+    rootfs::readonly_paths(linux.readonly_paths().as_deref().unwrap_or(&[]))?;
+    rootfs::mask_paths(linux.masked_paths().as_deref().unwrap_or(&[]))?;
+    if cfg.fifo.is_some() {
+        // Before `Ready`: `create` returns on it, and a `kill` right after must not find the
+        // init of a pid namespace still ignoring the signal.
+        die_on_signals();
+    }
+    launch::finish(&cfg.proc, ch, |msg| {
+        match msg {
+            ParentMsg::Exec => {}
+            ParentMsg::WaitForStart => wait_for_start(cfg.fifo.as_ref())?,
+            other => bail!("unexpected message from berth: {other:?}"),
+        }
+        hooks::run(Kind::StartContainer, cfg.hooks, &hook_state("created"))
+    })
+}
+
+/// Until the program's exec (which restores the defaults), the usual terminating signals end the
+/// process (as in runc): an init of a pid namespace would otherwise ignore them.
+fn die_on_signals() {
+    extern "C" fn die(sig: libc::c_int) {
+        // SAFETY: _exit is async-signal-safe.
+        unsafe { libc::_exit(128 + sig) }
+    }
+    let act = SigAction::new(SigHandler::Handler(die), SaFlags::empty(), SigSet::empty());
+    for sig in [
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+    ] {
+        // SAFETY: installing a handler that only calls _exit.
+        let _ = unsafe { sigaction(sig, &act) };
+    }
+}
+
+/// Blocks until `berth start` writes to exec.fifo.
+fn wait_for_start(fifo: Option<&OwnedFd>) -> Result<()> {
+    let fifo = fifo.context("no exec.fifo")?;
+    let mut file = std::fs::File::from(fifo.try_clone()?);
+    let mut byte = [0u8; 1];
+    loop {
+        match file.read(&mut byte) {
+            Ok(1) => return Ok(()),
+            Ok(_) => bail!("exec.fifo closed before start"),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).context("read exec.fifo"),
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! The container's processes: one clone, a typed sync protocol over one socketpair, no re-exec of
+//! berth. `spawn` is the host side; `init` (create) and `exec` run in the clone and share the
+//! final steps in `launch`, which end in the exec of the container's program; `foreground` is what
+//! `berth run` and `berth exec` do while the process runs.
+
+pub mod exe_guard;
+pub mod exec;
+pub mod foreground;
+pub mod init;
+pub mod launch;
+pub mod spawn;
+pub mod sync;
+
+use std::os::fd::OwnedFd;
+use std::path::Path;
+
+use anyhow::Result;
+use oci_spec::runtime::{Hooks, Linux, LinuxPersonality, Process, Spec};
+
+use crate::cgroups::CgroupPaths;
+use crate::linux::capabilities::CapSets;
+use crate::linux::mempolicy::MemPolicy;
+use crate::linux::namespaces::NamespacePlan;
+use crate::seccomp::Filter;
+use crate::state::State;
+
+/// What every container process needs for its last steps: identity, limits, terminal, exec.
+pub struct ProcessConfig<'a> {
+    pub process: &'a Process,
+    pub caps: CapSets,
+    pub personality: Option<&'a LinuxPersonality>,
+    /// `linux.memoryPolicy`: container-wide, so an exec'd process gets it as well.
+    pub memory_policy: Option<MemPolicy>,
+    /// Connected `--console-socket`, to send the pty master over.
+    pub console_socket: Option<OwnedFd>,
+    /// Descriptors after stdio passed to the process (LISTEN_FDS + --preserve-fds).
+    pub preserve_fds: u32,
+    /// Variables berth adds to process.env (LISTEN_FDS, LISTEN_PID).
+    pub extra_env: Vec<String>,
+    /// The container's seccomp filter, compiled on the host side (`exec` gets the container's).
+    pub seccomp: Option<&'a Filter>,
+}
+
+impl<'a> ProcessConfig<'a> {
+    pub fn new(
+        process: &'a Process,
+        linux: &'a Linux,
+        console_socket: Option<OwnedFd>,
+        preserve_fds: u32,
+        seccomp: Option<&'a Filter>,
+    ) -> Result<Self> {
+        let (listen_fds, extra_env) = socket_activation();
+        Ok(ProcessConfig {
+            process,
+            caps: CapSets::from_spec(process.capabilities().as_ref())?,
+            personality: linux.personality().as_ref(),
+            memory_policy: linux
+                .memory_policy()
+                .as_ref()
+                .map(MemPolicy::from_spec)
+                .transpose()?,
+            console_socket,
+            preserve_fds: listen_fds + preserve_fds,
+            extra_env,
+            seccomp,
+        })
+    }
+}
+
+/// systemd socket activation passes LISTEN_FDS descriptors from 3 on; runc hands them on.
+fn socket_activation() -> (u32, Vec<String>) {
+    let fds: u32 = std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let for_us = std::env::var("LISTEN_PID")
+        .map(|p| p == std::process::id().to_string())
+        .unwrap_or(true);
+    if fds == 0 || !for_us {
+        return (0, Vec::new());
+    }
+    (
+        fds,
+        vec![format!("LISTEN_FDS={fds}"), "LISTEN_PID=1".to_owned()],
+    )
+}
+
+/// Everything the clone of `create` needs, prepared (and validated) on the host side.
+pub struct InitConfig<'a> {
+    pub id: &'a str,
+    pub spec: &'a Spec,
+    pub rootfs: &'a Path,
+    pub bundle: &'a Path,
+    pub plan: NamespacePlan,
+    pub cgroup: &'a CgroupPaths,
+    /// Per mount: the prepared tree of an id-mapped bind mount.
+    pub idmapped: Vec<Option<OwnedFd>>,
+    /// exec.fifo opened read-write: `create` blocks on it until `start`.
+    pub fifo: Option<OwnedFd>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub hooks: Option<&'a Hooks>,
+    /// The container's state, for hooks run inside the container (createContainer, startContainer).
+    pub state: &'a State,
+    pub proc: ProcessConfig<'a>,
+}
+
+/// Everything the clone of `exec` needs: the container's init (as a pidfd, whose namespaces it
+/// joins) and the process to start.
+pub struct ExecConfig<'a> {
+    pub init: OwnedFd,
+    pub namespaces: nix::sched::CloneFlags,
+    pub proc: ProcessConfig<'a>,
+}

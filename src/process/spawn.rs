@@ -1,0 +1,217 @@
+//! The host side of the clone: start the process in the container's cgroup, answer its requests
+//! (id maps, time offsets, network devices, runtime hooks), and follow it until it is ready.
+
+use std::convert::Infallible;
+use std::fs::File;
+use std::os::fd::{AsFd, OwnedFd};
+
+use anyhow::{anyhow, bail, Context, Result};
+use nix::sched::CloneFlags;
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::Pid;
+use oci_spec::runtime::Linux;
+
+use crate::cgroups::CgroupPaths;
+use crate::linux::namespaces::write_time_offsets;
+use crate::linux::netdev;
+use crate::linux::sys;
+use crate::linux::userns::write_id_maps;
+use crate::process::launch;
+use crate::process::sync::{Channel, ChildMsg, ParentMsg};
+
+/// Where the clone goes and what berth does for it on the way.
+pub struct Placement<'a> {
+    /// Namespaces created by the clone itself.
+    pub clone_flags: CloneFlags,
+    pub cgroup: &'a CgroupPaths,
+    /// The container's linux section when its user and time namespaces are made (create).
+    pub linux: Option<&'a Linux>,
+    /// Runs the prestart and createRuntime hooks for the init's pid (create).
+    pub runtime_hooks: Option<&'a dyn Fn(Pid) -> Result<()>>,
+    /// Hands the seccomp notify listener of the process `pid` to the seccomp agent.
+    pub seccomp_agent: Option<&'a dyn Fn(Pid, OwnedFd) -> Result<()>>,
+}
+
+/// A process that finished its set-up and waits for `exec` or `wait_for_start`.
+pub struct Spawned {
+    pub pid: Pid,
+    /// The pty master when the process has a terminal and no console socket took it.
+    pub pty_master: Option<OwnedFd>,
+    channel: Channel,
+}
+
+/// Clones the process that runs `child`: it starts in the cgroup2 cgroup and joins the v1
+/// hierarchies itself before anything else.
+pub fn spawn(p: &Placement, child: impl FnOnce(&Channel) -> Result<Infallible>) -> Result<Spawned> {
+    let (parent, child_end) = Channel::pair()?;
+    let cgroup_dir = p
+        .cgroup
+        .v2_dir()
+        .map(|d| {
+            File::open(d.full()).with_context(|| format!("open cgroup {}", d.full().display()))
+        })
+        .transpose()?;
+    let flags = p.clone_flags.bits() as u64;
+    let Some(first) =
+        sys::clone3(flags, cgroup_dir.as_ref().map(|f| f.as_fd())).context("clone3")?
+    else {
+        drop(parent);
+        launch::child_main(child_end, |ch| {
+            p.cgroup.join_v1()?;
+            child(ch)
+        })
+    };
+    drop(child_end);
+    let mut track = Tracked {
+        first,
+        init: None,
+        first_reaped: false,
+    };
+    match follow(p, &parent, &mut track) {
+        Ok(pty_master) => Ok(Spawned {
+            pid: track.init.unwrap_or(first),
+            pty_master,
+            channel: parent,
+        }),
+        Err(e) => {
+            track.kill_and_reap(&parent);
+            Err(e)
+        }
+    }
+}
+
+/// The processes of one spawn: the clone itself, and the one a second fork made.
+struct Tracked {
+    first: Pid,
+    init: Option<Pid>,
+    first_reaped: bool,
+}
+
+impl Tracked {
+    fn kill_and_reap(&mut self, ch: &Channel) {
+        let _ = kill(self.first, Signal::SIGKILL);
+        if let Some(init) = self.init {
+            let _ = kill(init, Signal::SIGKILL);
+        }
+        // A process forked after the failure reports itself late: end it too, then wait for EOF.
+        while let Ok(Some((msg, _))) = ch.recv::<ChildMsg>() {
+            if let ChildMsg::InitPid(p) = msg {
+                let init = Pid::from_raw(p);
+                let _ = kill(init, Signal::SIGKILL);
+                self.init = Some(init);
+            }
+        }
+        if !self.first_reaped {
+            let _ = waitpid(self.first, None);
+        }
+        if let Some(init) = self.init {
+            let _ = waitpid(init, None);
+        }
+    }
+}
+
+fn follow(p: &Placement, ch: &Channel, track: &mut Tracked) -> Result<Option<OwnedFd>> {
+    let first = track.first;
+    if p.clone_flags.contains(CloneFlags::CLONE_NEWUSER) {
+        write_maps(p, first)?;
+    }
+    ch.send(&ParentMsg::Go)?;
+    let mut pty_master = None;
+    loop {
+        let Some((msg, fd)) = ch.recv::<ChildMsg>()? else {
+            bail!(
+                "container process exited during set-up{}",
+                exit_note(p, track)
+            );
+        };
+        match msg {
+            ChildMsg::NeedIdMaps => {
+                write_maps(p, first)?;
+                ch.send(&ParentMsg::Done)?;
+            }
+            ChildMsg::NeedTimeOffsets => {
+                let offsets = p.linux.and_then(|l| l.time_offsets().clone());
+                write_time_offsets(first, &offsets.unwrap_or_default())?;
+                ch.send(&ParentMsg::Done)?;
+            }
+            ChildMsg::NetDevices => {
+                let devices = p.linux.and_then(netdev::requested);
+                let devices = devices.context("unexpected request for network devices")?;
+                let pid = track.init.unwrap_or(first);
+                let netns = File::open(format!("/proc/{pid}/ns/net"))
+                    .context("open the container's network namespace")?;
+                netdev::move_into(devices, netns.as_fd())?;
+                ch.send(&ParentMsg::Done)?;
+            }
+            ChildMsg::RuntimeHooks => {
+                if let Some(run) = p.runtime_hooks {
+                    run(track.init.unwrap_or(first))?;
+                }
+                ch.send(&ParentMsg::Done)?;
+            }
+            ChildMsg::InitPid(pid) => {
+                track.init = Some(Pid::from_raw(pid));
+                // The intermediate process exits right after reporting.
+                let _ = waitpid(first, None);
+                track.first_reaped = true;
+            }
+            ChildMsg::PtyMaster => pty_master = fd,
+            ChildMsg::SeccompListener => {
+                let fd = fd.context("seccomp listener message without a descriptor")?;
+                let send = p.seccomp_agent.context("unexpected seccomp listener")?;
+                send(track.init.unwrap_or(first), fd)?;
+                ch.send(&ParentMsg::Done)?;
+            }
+            ChildMsg::Ready => return Ok(pty_master),
+            ChildMsg::Error(msg) => return Err(anyhow!(msg)),
+        }
+    }
+}
+
+fn write_maps(p: &Placement, pid: Pid) -> Result<()> {
+    let linux = p.linux.context("no id mappings for a user namespace")?;
+    write_id_maps(
+        pid,
+        linux.uid_mappings().as_deref().unwrap_or(&[]),
+        linux.gid_mappings().as_deref().unwrap_or(&[]),
+    )
+}
+
+fn exit_note(p: &Placement, track: &mut Tracked) -> String {
+    if track.first_reaped {
+        return String::new();
+    }
+    track.first_reaped = true;
+    match waitpid(track.first, None) {
+        Ok(WaitStatus::Exited(_, code)) => format!(" (exit status {code})"),
+        Ok(WaitStatus::Signaled(_, Signal::SIGKILL, _)) if p.cgroup.oom_kills() > 0 => {
+            " (OOM-killed: linux.resources.memory.limit too low?)".to_owned()
+        }
+        Ok(WaitStatus::Signaled(_, sig, _)) => format!(" (killed by {sig})"),
+        _ => String::new(),
+    }
+}
+
+impl Spawned {
+    /// Lets the process exec now; returns once it has (the channel closes on exec).
+    pub fn exec(self) -> Result<()> {
+        self.channel.send(&ParentMsg::Exec)?;
+        match self.channel.recv::<ChildMsg>()? {
+            None => Ok(()),
+            Some((ChildMsg::Error(msg), _)) => Err(anyhow!(msg)),
+            Some((other, _)) => Err(anyhow!("unexpected message from the container: {other:?}")),
+        }
+    }
+
+    /// Leaves the init blocked on exec.fifo until `berth start` (`create`).
+    pub fn wait_for_start(self) -> Result<()> {
+        self.channel.send(&ParentMsg::WaitForStart)
+    }
+
+    /// Ends a spawned process that will not run (a later step failed).
+    pub fn abort(self) {
+        let _ = kill(self.pid, Signal::SIGKILL);
+        let _ = waitpid(self.pid, None);
+    }
+}

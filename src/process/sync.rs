@@ -1,0 +1,181 @@
+//! The one channel between berth and the process it cloned: a SOCK_SEQPACKET socketpair carrying
+//! typed messages (JSON, one per datagram) and, where a message needs it, one file descriptor.
+
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use anyhow::{bail, Context, Result};
+use nix::sys::socket::{
+    recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,
+    SockFlag, SockType,
+};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// From the container side to berth.
+#[derive(Serialize, Deserialize, Debug)]
+pub enum ChildMsg {
+    /// The child made a user namespace by unshare: write its uid/gid maps.
+    NeedIdMaps,
+    /// The child made a time namespace by unshare: write its offsets.
+    NeedTimeOffsets,
+    /// The network namespace is in place: move linux.netDevices into it.
+    NetDevices,
+    /// Namespaces are in place: run the prestart and createRuntime hooks (runtime namespace).
+    RuntimeHooks,
+    /// The forced second fork happened: this is the container init (a pid in berth's namespace).
+    InitPid(i32),
+    /// The terminal's master side (the fd travels with this message).
+    PtyMaster,
+    /// The seccomp filter is installed and notifies: its listener travels with this message,
+    /// for berth to hand to the agent before answering `Done`.
+    SeccompListener,
+    /// Set-up is complete; the init waits for `Exec` or `WaitForStart`.
+    Ready,
+    /// Set-up failed; the child exits after sending this.
+    Error(String),
+}
+
+/// From berth to the container side.
+#[derive(Serialize, Deserialize, Debug)]
+pub enum ParentMsg {
+    /// Cgroups are joined and any id maps written: carry on.
+    Go,
+    /// The requested maps, offsets or hooks are done.
+    Done,
+    /// Exec the container process now (`run`).
+    Exec,
+    /// Block on exec.fifo until `berth start` (`create`).
+    WaitForStart,
+}
+
+const MAX_MSG: usize = 64 * 1024;
+
+pub struct Channel {
+    fd: OwnedFd,
+}
+
+impl Channel {
+    pub fn pair() -> Result<(Channel, Channel)> {
+        let (a, b) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .context("socketpair")?;
+        Ok((Channel { fd: a }, Channel { fd: b }))
+    }
+
+    pub fn raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    pub fn send<T: Serialize>(&self, msg: &T) -> Result<()> {
+        self.send_with_fd(msg, None)
+    }
+
+    pub fn send_with_fd<T: Serialize>(&self, msg: &T, fd: Option<RawFd>) -> Result<()> {
+        let bytes = serde_json::to_vec(msg)?;
+        let iov = [IoSlice::new(&bytes)];
+        let fds;
+        let cmsgs: &[ControlMessage] = match fd {
+            Some(f) => {
+                fds = [f];
+                &[ControlMessage::ScmRights(&fds)]
+            }
+            None => &[],
+        };
+        sendmsg::<()>(
+            self.fd.as_raw_fd(),
+            &iov,
+            cmsgs,
+            MsgFlags::MSG_NOSIGNAL,
+            None,
+        )
+        .context("send on sync socket")?;
+        Ok(())
+    }
+
+    /// The next message, or `None` when the other side has closed (exited or exec'd).
+    pub fn recv<T: DeserializeOwned>(&self) -> Result<Option<(T, Option<OwnedFd>)>> {
+        let mut buf = vec![0u8; MAX_MSG];
+        let mut cmsg = nix::cmsg_space!([RawFd; 1]);
+        let (len, fd) = loop {
+            let mut iov = [IoSliceMut::new(&mut buf)];
+            match recvmsg::<()>(
+                self.fd.as_raw_fd(),
+                &mut iov,
+                Some(&mut cmsg),
+                MsgFlags::MSG_CMSG_CLOEXEC,
+            ) {
+                Ok(m) => {
+                    let mut fd = None;
+                    for c in m.cmsgs().context("read control message")? {
+                        if let ControlMessageOwned::ScmRights(fds) = c {
+                            for raw in fds {
+                                // SAFETY: received by SCM_RIGHTS: a new descriptor we own.
+                                let owned = unsafe { OwnedFd::from_raw_fd(raw) };
+                                fd.get_or_insert(owned);
+                            }
+                        }
+                    }
+                    break (m.bytes, fd);
+                }
+                Err(nix::errno::Errno::EINTR) => continue,
+                // The other side died with a message of ours unread: closed all the same.
+                Err(nix::errno::Errno::ECONNRESET) => return Ok(None),
+                Err(e) => return Err(e).context("receive on sync socket"),
+            }
+        };
+        if len == 0 {
+            return Ok(None);
+        }
+        let msg = serde_json::from_slice(&buf[..len]).context("decode sync message")?;
+        Ok(Some((msg, fd)))
+    }
+
+    /// Receives a message that must arrive (the other side closing is an error).
+    pub fn expect<T: DeserializeOwned>(&self) -> Result<T> {
+        match self.recv()? {
+            Some((msg, _)) => Ok(msg),
+            None => bail!("berth went away during container set-up"),
+        }
+    }
+
+    /// The container side waits for berth to answer a request with `Done`.
+    pub fn expect_done(&self) -> Result<()> {
+        match self.expect::<ParentMsg>()? {
+            ParentMsg::Done => Ok(()),
+            other => bail!("unexpected message from berth: {other:?}"),
+        }
+    }
+}
+
+impl AsFd for Channel {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_and_fds_cross() {
+        let (a, b) = Channel::pair().unwrap();
+        a.send(&ChildMsg::InitPid(42)).unwrap();
+        let (m, fd) = b.recv::<ChildMsg>().unwrap().unwrap();
+        assert!(matches!(m, ChildMsg::InitPid(42)));
+        assert!(fd.is_none());
+        let file = std::fs::File::open("/dev/null").unwrap();
+        a.send_with_fd(&ChildMsg::PtyMaster, Some(file.as_raw_fd()))
+            .unwrap();
+        let (m, fd) = b.recv::<ChildMsg>().unwrap().unwrap();
+        assert!(matches!(m, ChildMsg::PtyMaster));
+        assert!(fd.is_some());
+        drop(a);
+        assert!(b.recv::<ChildMsg>().unwrap().is_none());
+    }
+}

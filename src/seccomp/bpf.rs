@@ -1,0 +1,187 @@
+//! Code generation: the rules of every ABI as one classic-BPF program.
+//!
+//! ```text
+//!   load arch
+//!   arch == AUDIT_ARCH_X86_64?  → load nr; binary search over number ranges → leaf
+//!   arch == AUDIT_ARCH_I386?    → load nr; binary search over number ranges → leaf
+//!   return default                            (an ABI the profile does not list)
+//! ```
+//! The number line of each arch is cut into ranges with one outcome each: numbers no rule names
+//! return the default, neighbours with the same unconditional action share a range, and a syscall
+//! with argument rules gets a range of its own whose leaf tests them. Where the outcome does not
+//! depend on arguments the kernel's seccomp action cache (Linux 5.11+) learns it, and an allowed
+//! syscall then skips the filter altogether. A leaf tests the syscall's rules strictest action
+//! first — the kernel's precedence — and returns the action of the first that holds, so the
+//! strictest matching rule wins; when none holds it returns the default. An unconditional rule ends
+//! the list: nothing after it could win. The argument tests themselves are seccompiler's.
+//!
+//! `asm` lays the program out back to front, sharing returns and placing `ja` stepping stones
+//! where a conditional jump would not reach.
+
+use anyhow::{bail, Result};
+use seccompiler::{BpfProgram, SeccompCmpOp, SeccompCondition, SeccompRule};
+
+use super::action::strictness;
+use super::arch::Abi;
+use super::asm::{insn, Backward, Label};
+
+/// One condition on an argument, as seccompiler takes it (the width is the ABI's).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArgCheck {
+    pub index: u8,
+    pub op: SeccompCmpOp,
+    pub value: u64,
+}
+
+/// The value a filter returns for a syscall when all `checks` hold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rule {
+    pub ret: u32,
+    pub checks: Vec<ArgCheck>,
+}
+
+/// The rules of one profile entry, applied to one syscall of one ABI.
+#[derive(Debug)]
+pub struct Use<'a> {
+    pub audit_arch: u32,
+    pub nr: u32,
+    pub abi: Abi,
+    pub rules: &'a [Rule],
+}
+
+/// BPF_MAXINSNS: the kernel refuses longer programs.
+const MAX_INSNS: usize = 4096;
+const NR_OFFSET: u32 = 0;
+const ARCH_OFFSET: u32 = 4;
+const LD_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
+const JEQ: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
+const JGE: u16 = 0x35; // BPF_JMP | BPF_JGE | BPF_K
+const RET: u16 = 0x06; // BPF_RET | BPF_K
+
+/// The program for `uses`, listed in profile order.
+pub fn generate(uses: &mut [Use], default: u32) -> Result<BpfProgram> {
+    // Stable: the rules of one syscall stay in profile order.
+    uses.sort_by_key(|u| (u.audit_arch, u.nr));
+    let mut out = Backward::default();
+    let unlisted_arch = out.ret(default);
+    let mut entries = Vec::new();
+    let sections: Vec<&[Use]> = uses.chunk_by(|a, b| a.audit_arch == b.audit_arch).collect();
+    for section in sections.into_iter().rev() {
+        let search = search(&ranges(section, default), &mut out)?;
+        entries.push((section[0].audit_arch, out.then(LD_ABS, NR_OFFSET, search)));
+    }
+    let mut next = unlisted_arch;
+    for (audit_arch, section) in entries {
+        next = out.branch(JEQ, audit_arch, section, next);
+    }
+    out.then(LD_ABS, ARCH_OFFSET, next);
+    if out.len() > MAX_INSNS {
+        bail!(
+            "the filter needs {} BPF instructions, more than the kernel's {MAX_INSNS}",
+            out.len()
+        );
+    }
+    Ok(out.finish())
+}
+
+/// What the filter does for a range of syscall numbers.
+#[derive(Debug, PartialEq)]
+enum Outcome<'a> {
+    Return(u32),
+    /// Test `rules` (strictest first) and return `otherwise` when none holds.
+    Test {
+        abi: Abi,
+        rules: Vec<&'a Rule>,
+        otherwise: u32,
+    },
+}
+
+/// What the filter does for one syscall, from the uses naming it.
+fn outcome<'a>(uses: &[Use<'a>], default: u32) -> Outcome<'a> {
+    if let [Use { rules: [rule], .. }] = uses {
+        if rule.checks.is_empty() {
+            return Outcome::Return(rule.ret);
+        }
+    }
+    let mut rules: Vec<&Rule> = uses.iter().flat_map(|u| u.rules).collect();
+    // Stable: among equally strict actions (two errnos, say) the one listed first wins.
+    rules.sort_by_key(|r| strictness(r.ret));
+    let otherwise = match rules.iter().position(|r| r.checks.is_empty()) {
+        Some(unconditional) => {
+            let ret = rules[unconditional].ret;
+            rules.truncate(unconditional);
+            ret
+        }
+        None => default,
+    };
+    if rules.is_empty() {
+        return Outcome::Return(otherwise);
+    }
+    Outcome::Test {
+        abi: uses[0].abi,
+        rules,
+        otherwise,
+    }
+}
+
+/// The whole u32 number line as (first number, outcome), adjacent equal returns merged, for
+/// the uses of one section (sorted by number).
+fn ranges<'a>(section: &[Use<'a>], default: u32) -> Vec<(u32, Outcome<'a>)> {
+    fn add<'a>(ranges: &mut Vec<(u32, Outcome<'a>)>, start: u64, outcome: Outcome<'a>) {
+        let same = matches!((ranges.last(), &outcome),
+            (Some((_, Outcome::Return(a))), Outcome::Return(b)) if a == b);
+        if !same {
+            ranges.push((start as u32, outcome));
+        }
+    }
+    let mut ranges = Vec::new();
+    let mut next: u64 = 0; // the first number no range covers yet
+    for uses in section.chunk_by(|a, b| a.nr == b.nr) {
+        let nr = u64::from(uses[0].nr);
+        if nr > next {
+            add(&mut ranges, next, Outcome::Return(default));
+        }
+        add(&mut ranges, nr, outcome(uses, default));
+        next = nr + 1;
+    }
+    if next <= u64::from(u32::MAX) {
+        add(&mut ranges, next, Outcome::Return(default));
+    }
+    ranges
+}
+
+/// A binary search on the loaded syscall number: `ranges[i]` holds from its start on.
+fn search(ranges: &[(u32, Outcome)], out: &mut Backward) -> Result<Label> {
+    if let [(_, outcome)] = ranges {
+        return leaf(outcome, out);
+    }
+    let mid = ranges.len() / 2;
+    let above = search(&ranges[mid..], out)?;
+    let below = search(&ranges[..mid], out)?;
+    Ok(out.branch(JGE, ranges[mid].0, above, below))
+}
+
+fn leaf(outcome: &Outcome, out: &mut Backward) -> Result<Label> {
+    let (abi, rules, otherwise) = match outcome {
+        Outcome::Return(ret) => return Ok(out.ret(*ret)),
+        Outcome::Test {
+            abi,
+            rules,
+            otherwise,
+        } => (*abi, rules, *otherwise),
+    };
+    let mut code = Vec::new();
+    for rule in rules {
+        let conditions = rule
+            .checks
+            .iter()
+            .map(|c| SeccompCondition::new(c.index, abi.arg_len(), c.op.clone(), c.value))
+            .collect::<Result<Vec<_>, _>>()?;
+        // seccompiler's rule falls through to the next instruction when every condition holds
+        // and skips exactly that one instruction when one fails.
+        code.extend(BpfProgram::from(SeccompRule::new(conditions)?));
+        code.push(insn(RET, rule.ret, 0, 0));
+    }
+    code.push(insn(RET, otherwise, 0, 0));
+    Ok(out.block(code))
+}

@@ -1,0 +1,320 @@
+//! One pass over a parsed config.json that rejects, by field, what berth cannot run as asked —
+//! before anything is created. Fields berth does not support yet are errors, never ignored.
+//! What checking a field already computes (the compiled seccomp filter) is kept, not redone.
+
+use std::collections::HashSet;
+use std::fmt::Display;
+use std::path::Path;
+
+use anyhow::{anyhow, Result};
+use oci_spec::runtime::{Linux, LinuxNamespaceType, Mount, Process, Spec};
+
+use crate::linux::mempolicy::MemPolicy;
+use crate::linux::mount::MountOptions;
+use crate::linux::netdev;
+use crate::linux::rootfs::propagation_flags;
+use crate::linux::sysctl::{self, OwnNamespaces};
+use crate::seccomp;
+
+fn invalid(field: impl Display, msg: impl Display) -> anyhow::Error {
+    anyhow!("config.json: {field}: {msg}")
+}
+
+fn unsupported(field: &str) -> anyhow::Error {
+    invalid(field, "not supported by berth yet")
+}
+
+/// What validation produced on the way.
+pub struct Checked {
+    /// `linux.seccomp`, compiled: compiling is how a profile is checked.
+    pub seccomp: Option<seccomp::Filter>,
+}
+
+pub fn validate(spec: &Spec) -> Result<Checked> {
+    let version = spec.version();
+    if version.split('.').next() != Some("1") {
+        return Err(invalid(
+            "ociVersion",
+            format!("unsupported version {version:?} (berth runs 1.x)"),
+        ));
+    }
+    let root = spec
+        .root()
+        .as_ref()
+        .ok_or_else(|| invalid("root", "missing"))?;
+    if root.path().as_os_str().is_empty() {
+        return Err(invalid("root.path", "empty"));
+    }
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| invalid("process", "missing"))?;
+    check_process(process)?;
+    let linux = spec
+        .linux()
+        .as_ref()
+        .ok_or_else(|| invalid("linux", "missing"))?;
+    let namespaces = check_namespaces(linux)?;
+    if spec.hostname().as_deref().is_some_and(|h| !h.is_empty())
+        && !namespaces.contains(&LinuxNamespaceType::Uts)
+    {
+        return Err(invalid(
+            "hostname",
+            "needs a uts namespace of the container's own",
+        ));
+    }
+    if spec.domainname().as_deref().is_some_and(|h| !h.is_empty())
+        && !namespaces.contains(&LinuxNamespaceType::Uts)
+    {
+        return Err(invalid(
+            "domainname",
+            "needs a uts namespace of the container's own",
+        ));
+    }
+    let container_maps = linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
+        && linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        check_mount(i, m, container_maps)?;
+    }
+    check_linux(linux, &namespaces)?;
+    Ok(Checked {
+        seccomp: linux.seccomp().as_ref().map(seccomp::compile).transpose()?,
+    })
+}
+
+fn check_process(p: &Process) -> Result<()> {
+    if p.args().as_ref().is_none_or(|a| a.is_empty()) {
+        return Err(invalid("process.args", "must name the program to run"));
+    }
+    if !p.cwd().is_absolute() {
+        return Err(invalid(
+            "process.cwd",
+            format!("{} is not absolute", p.cwd().display()),
+        ));
+    }
+    for (i, r) in p.rlimits().iter().flatten().enumerate() {
+        if r.soft() > r.hard() {
+            return Err(invalid(
+                format!("process.rlimits[{i}]"),
+                format!("soft limit {} is above hard limit {}", r.soft(), r.hard()),
+            ));
+        }
+    }
+    if p.apparmor_profile()
+        .as_deref()
+        .is_some_and(|s| !s.is_empty())
+    {
+        return Err(invalid(
+            "process.apparmorProfile",
+            "AppArmor is not supported by berth yet",
+        ));
+    }
+    if p.selinux_label().as_deref().is_some_and(|s| !s.is_empty()) {
+        return Err(invalid(
+            "process.selinuxLabel",
+            "SELinux is not supported by berth yet",
+        ));
+    }
+    for (i, env) in p.env().iter().flatten().enumerate() {
+        if !env.contains('=') {
+            return Err(invalid(
+                format!("process.env[{i}]"),
+                format!("{env:?} is not KEY=value"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Every namespace the container has of its own (created or joined).
+fn check_namespaces(linux: &Linux) -> Result<HashSet<LinuxNamespaceType>> {
+    let mut seen = HashSet::new();
+    for (i, ns) in linux.namespaces().iter().flatten().enumerate() {
+        let t = ns.typ();
+        if !seen.insert(t) {
+            return Err(invalid(
+                format!("linux.namespaces[{i}].type"),
+                format!("duplicate namespace \"{t}\""),
+            ));
+        }
+        if let Some(path) = ns.path() {
+            if !path.is_absolute() {
+                return Err(invalid(
+                    format!("linux.namespaces[{i}].path"),
+                    format!("{} is not absolute", path.display()),
+                ));
+            }
+        } else if !Path::new("/proc/self/ns").join(t.to_string()).exists() {
+            return Err(invalid(
+                format!("linux.namespaces[{i}].type"),
+                format!("this kernel has no {t} namespaces"),
+            ));
+        }
+    }
+    if !seen.contains(&LinuxNamespaceType::Mount) {
+        return Err(invalid("linux.namespaces", "a mount namespace is required"));
+    }
+    let new_user = linux
+        .namespaces()
+        .iter()
+        .flatten()
+        .any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_none());
+    let has_maps = |m: &Option<Vec<_>>| m.as_ref().is_some_and(|v| !v.is_empty());
+    let (uids, gids) = (
+        has_maps(linux.uid_mappings()),
+        has_maps(linux.gid_mappings()),
+    );
+    if new_user && !(uids && gids) {
+        return Err(invalid(
+            "linux.uidMappings",
+            "a new user namespace needs uid and gid mappings",
+        ));
+    }
+    if !seen.contains(&LinuxNamespaceType::User) && (uids || gids) {
+        return Err(invalid(
+            "linux.uidMappings",
+            "mappings given without a user namespace",
+        ));
+    }
+    let new_time = linux
+        .namespaces()
+        .iter()
+        .flatten()
+        .any(|n| n.typ() == LinuxNamespaceType::Time && n.path().is_none());
+    if let Some(offsets) = linux.time_offsets() {
+        if !new_time && !offsets.is_empty() {
+            return Err(invalid("linux.timeOffsets", "needs a new time namespace"));
+        }
+        if let Some(clock) = offsets
+            .keys()
+            .find(|k| !matches!(k.as_str(), "monotonic" | "boottime"))
+        {
+            return Err(invalid(
+                "linux.timeOffsets",
+                format!("unknown clock {clock:?}"),
+            ));
+        }
+    }
+    Ok(seen)
+}
+
+fn check_mount(i: usize, m: &Mount, container_maps: bool) -> Result<()> {
+    let dest = m.destination();
+    let field = format!("mounts[{i}]");
+    if !dest.is_absolute() {
+        return Err(invalid(
+            format!("{field}.destination"),
+            format!("{} is not absolute", dest.display()),
+        ));
+    }
+    let opts = MountOptions::parse(m.options().as_deref().unwrap_or(&[]));
+    let typ = m.typ().as_deref().unwrap_or("");
+    let bind = opts.bind || typ == "bind";
+    if typ.is_empty() && !bind {
+        return Err(invalid(
+            format!("{field}.type"),
+            "missing (and the options hold no bind)",
+        ));
+    }
+    let clean = Path::new("/").join(crate::linux::resolve::clean(dest));
+    if typ != "proc" && !crate::linux::rootfs::may_cover(&clean) {
+        return Err(invalid(
+            format!("{field}.destination"),
+            format!("mounting over {} is not allowed", clean.display()),
+        ));
+    }
+    let own_maps = m.uid_mappings().is_some() && m.gid_mappings().is_some();
+    if m.uid_mappings().is_some() != m.gid_mappings().is_some() {
+        return Err(invalid(field, "uidMappings and gidMappings go together"));
+    }
+    if opts.idmap.is_some() && !own_maps && !container_maps {
+        return Err(invalid(
+            field,
+            "idmap needs uidMappings and gidMappings (of the mount or the container)",
+        ));
+    }
+    if bind && m.source().is_none() {
+        return Err(invalid(
+            format!("{field}.source"),
+            "a bind mount needs a source",
+        ));
+    }
+    Ok(())
+}
+
+/// Device and target names the kernel takes, each target once, and a network namespace (new or
+/// joined) to move them into: the host's is not the container's to give away.
+fn check_net_devices(linux: &Linux, namespaces: &HashSet<LinuxNamespaceType>) -> Result<()> {
+    let Some(devices) = netdev::requested(linux) else {
+        return Ok(());
+    };
+    if !namespaces.contains(&LinuxNamespaceType::Network) {
+        return Err(invalid(
+            "linux.netDevices",
+            "needs a network namespace (linux.namespaces has none)",
+        ));
+    }
+    let mut targets = HashSet::new();
+    for (host, dev) in devices {
+        let field = format!("linux.netDevices[{host:?}]");
+        netdev::check_name(host).map_err(|e| invalid(&field, e))?;
+        let target = dev.name().as_deref().unwrap_or(host);
+        netdev::check_name(target).map_err(|e| invalid(format!("{field}.name"), e))?;
+        if !targets.insert(target) {
+            return Err(invalid(
+                field,
+                format!("a second device named {target:?} in the container"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_linux(linux: &Linux, namespaces: &HashSet<LinuxNamespaceType>) -> Result<()> {
+    if let Some(p) = linux
+        .rootfs_propagation()
+        .as_deref()
+        .filter(|p| !p.is_empty())
+    {
+        if propagation_flags(p).is_none() {
+            return Err(invalid(
+                "linux.rootfsPropagation",
+                format!("unknown value {p:?}"),
+            ));
+        }
+    }
+    let own = OwnNamespaces {
+        ipc: namespaces.contains(&LinuxNamespaceType::Ipc),
+        net: namespaces.contains(&LinuxNamespaceType::Network),
+        uts: namespaces.contains(&LinuxNamespaceType::Uts),
+    };
+    for key in linux.sysctl().iter().flatten().map(|(k, _)| k) {
+        sysctl::check(key, &own).map_err(|e| invalid(format!("linux.sysctl[{key:?}]"), e))?;
+    }
+    if linux.intel_rdt().is_some() {
+        return Err(unsupported("linux.intelRdt"));
+    }
+    check_net_devices(linux, namespaces)?;
+    if let Some(p) = linux.memory_policy() {
+        MemPolicy::from_spec(p).map_err(|e| anyhow!("config.json: {e}"))?;
+    }
+    if linux
+        .mount_label()
+        .as_deref()
+        .is_some_and(|s| !s.is_empty())
+    {
+        return Err(invalid(
+            "linux.mountLabel",
+            "SELinux is not supported by berth yet",
+        ));
+    }
+    if let Some(p) = linux.personality() {
+        if p.flags().as_ref().is_some_and(|f| !f.is_empty()) {
+            return Err(invalid(
+                "linux.personality.flags",
+                "no flags are defined by the runtime-spec",
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,485 @@
+//! linux.seccomp in real containers: actions, argument filters, ABIs, threads, the notify
+//! listener, the order of installation, and whole profiles (berth's default and podman's).
+
+mod common;
+
+use std::fs;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{Env, Run};
+use serde_json::{json, Value};
+
+/// The base config with a writable /tmp and `seccomp` as its profile, running `sh -c script`.
+fn run_with(env: &Env, id: &str, script: &str, seccomp: Value) -> Run {
+    env.sh(id, script, |c| {
+        with_tmp(c);
+        c["linux"]["seccomp"] = seccomp;
+    })
+}
+
+fn with_tmp(config: &mut Value) {
+    config["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "destination": "/tmp", "type": "tmpfs", "source": "tmpfs" }));
+}
+
+/// Everything allowed but `rules`.
+fn allow_but(rules: Value) -> Value {
+    json!({ "defaultAction": "SCMP_ACT_ALLOW", "syscalls": rules })
+}
+
+fn deny_mkdir(action: &str) -> Value {
+    allow_but(json!([{ "names": ["mkdir", "mkdirat"], "action": action }]))
+}
+
+#[test]
+fn denied_syscalls_return_the_configured_errno() {
+    let env = Env::new("seccomp-errno");
+    let profile = allow_but(json!([
+        { "names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13 },
+        { "names": ["unshare"], "action": "SCMP_ACT_ERRNO" },
+        { "names": ["mount"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38 }
+    ]));
+    let out = run_with(
+        &env,
+        "e1",
+        "mkdir /tmp/a; unshare -U true; mount -t tmpfs t /mnt; echo done",
+        profile,
+    );
+    assert_eq!(out.stdout, "done\n", "{out:?}");
+    assert!(out.stderr.contains("/tmp/a': Permission denied"), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("unshare: unshare(0x10000000): Operation not permitted"),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("Function not implemented"), "{out:?}");
+    env.assert_gone("e1");
+}
+
+#[test]
+fn kill_actions_end_the_process_with_sigsys() {
+    let env = Env::new("seccomp-kill");
+    for (i, action) in [
+        "SCMP_ACT_KILL",
+        "SCMP_ACT_KILL_THREAD",
+        "SCMP_ACT_KILL_PROCESS",
+        "SCMP_ACT_TRAP",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let out = run_with(
+            &env,
+            &format!("k{i}"),
+            "mkdir /tmp/a; echo status $?",
+            deny_mkdir(action),
+        );
+        assert_eq!(out.stdout, "status 159\n", "{action}: {out:?}");
+    }
+    // The container's own process killed: `run` reports 128 + SIGSYS.
+    let mut config = env.config(&["mkdir", "/tmp/a"]);
+    with_tmp(&mut config);
+    config["linux"]["seccomp"] = deny_mkdir("SCMP_ACT_KILL");
+    let out = env.run("k9", &config);
+    assert_eq!(out.code, 128 + 31, "{out:?}");
+    env.assert_gone("k9");
+}
+
+#[test]
+fn allow_log_and_trace() {
+    let env = Env::new("seccomp-pass");
+    for (id, default, action) in [
+        ("p0", "SCMP_ACT_LOG", "SCMP_ACT_ALLOW"),
+        ("p1", "SCMP_ACT_ALLOW", "SCMP_ACT_LOG"),
+    ] {
+        let profile = json!({ "defaultAction": default,
+            "syscalls": [{ "names": ["mkdir", "mkdirat"], "action": action }] });
+        let out = run_with(&env, id, "mkdir /tmp/a && echo made", profile);
+        assert_eq!(out.stdout, "made\n", "{action}: {out:?}");
+    }
+    // No tracer attached: the kernel fails a traced syscall with ENOSYS.
+    let out = run_with(&env, "p2", "mkdir /tmp/a", deny_mkdir("SCMP_ACT_TRACE"));
+    assert!(out.stderr.contains("Function not implemented"), "{out:?}");
+}
+
+#[test]
+fn argument_filters_allow_one_value_and_deny_another() {
+    let env = Env::new("seccomp-args");
+    // personality(PER_LINUX) refused, PER_LINUX32 (linux32) and the query 0xffffffff not.
+    let profile = allow_but(
+        json!([{ "names": ["personality"], "action": "SCMP_ACT_ERRNO",
+        "args": [{ "index": 0, "value": 0, "op": "SCMP_CMP_EQ" }] }]),
+    );
+    let out = run_with(
+        &env,
+        "a1",
+        "linux32 uname -m; linux64 true; echo status $?",
+        profile,
+    );
+    assert_eq!(out.stdout, "i686\nstatus 1\n", "{out:?}");
+    assert!(
+        out.stderr
+            .contains("personality(0x0): Operation not permitted"),
+        "{out:?}"
+    );
+    // MASKED_EQ: unshare refused with ENOSYS when the CLONE_NEWIPC bit is set, whatever else.
+    let profile = allow_but(
+        json!([{ "names": ["unshare"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38,
+        "args": [{ "index": 0, "value": 0x08000000, "valueTwo": 0x08000000, "op": "SCMP_CMP_MASKED_EQ" }] }]),
+    );
+    let out = run_with(
+        &env,
+        "a2",
+        "unshare -U true && echo user; unshare -U -i true",
+        profile,
+    );
+    assert_eq!(out.stdout, "user\n", "{out:?}");
+    assert!(
+        out.stderr
+            .contains("unshare(0x18000000): Function not implemented"),
+        "{out:?}"
+    );
+}
+
+/// The filter goes in after every set-up syscall: a profile refusing them still starts, as
+/// root with no_new_privs and as a plain user without it (installed before the identity
+/// switch, while CAP_SYS_ADMIN is still held).
+#[test]
+fn set_up_syscalls_are_not_filtered() {
+    let env = Env::new("seccomp-late");
+    let profile = allow_but(
+        json!([{ "names": ["mount", "umount2", "pivot_root", "sethostname",
+        "chdir", "fchdir", "setns", "unshare", "open_tree", "move_mount", "mount_setattr",
+        "capset", "setgroups", "setresuid", "setresgid", "prctl"],
+        "action": "SCMP_ACT_ERRNO" }]),
+    );
+    let out = run_with(
+        &env,
+        "l1",
+        "hostname; mount -t tmpfs t /mnt || echo refused",
+        profile.clone(),
+    );
+    assert_eq!(out.stdout, "berth\nrefused\n", "{out:?}");
+    let mut profile = profile;
+    // Without no_new_privs the identity switch comes after the filter: let it through.
+    profile["syscalls"][0]["names"] = json!(["mount", "pivot_root", "sethostname", "unshare"]);
+    let out = env.sh("l2", "id -u; grep Seccomp: /proc/self/status", |c| {
+        c["process"]["noNewPrivileges"] = json!(false);
+        c["process"]["user"] = json!({ "uid": 1000, "gid": 1000 });
+        c["linux"]["seccomp"] = profile;
+    });
+    assert_eq!(out.stdout, "1000\nSeccomp:\t2\n", "{out:?}");
+}
+
+#[test]
+fn exec_gets_the_container_profile() {
+    let env = Env::new("seccomp-exec");
+    let mut config = env.config(&["sleep", "1000"]);
+    with_tmp(&mut config);
+    config["linux"]["seccomp"] = deny_mkdir("SCMP_ACT_ERRNO");
+    let bundle = env.write_bundle("x1", &config);
+    env.berth(&["run", "-d", "--bundle", bundle.to_str().unwrap(), "x1"])
+        .ok();
+    let out = env.berth(&["exec", "x1", "mkdir", "/tmp/a"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("Operation not permitted"), "{out:?}");
+    env.berth(&["delete", "-f", "x1"]).ok();
+}
+
+#[test]
+fn bad_profiles_fail_before_anything_is_created() {
+    let env = Env::new("seccomp-bad");
+    let cases = [
+        (
+            allow_but(json!([{ "names": ["mkdir"], "action": "SCMP_ACT_ERRNO" },
+                { "names": ["rmdir"], "action": "SCMP_ACT_FOO" }])),
+            r#"config.json: linux.seccomp.syscalls[1].action: unknown action "SCMP_ACT_FOO""#,
+        ),
+        (
+            allow_but(json!([{ "names": ["mkdir"], "action": "SCMP_ACT_ERRNO",
+                "args": [{ "index": 9, "value": 0, "op": "SCMP_CMP_EQ" }] }])),
+            "config.json: linux.seccomp.syscalls[0].args[0].index: 9 is not an argument index (0 to 5)",
+        ),
+        (
+            deny_mkdir("SCMP_ACT_NOTIFY"),
+            "config.json: linux.seccomp.listenerPath: missing",
+        ),
+    ];
+    for (i, (profile, message)) in cases.into_iter().enumerate() {
+        let id = format!("b{i}");
+        let out = run_with(&env, &id, "true", profile);
+        assert!(out.failed().contains(message), "{out:?}");
+        env.assert_gone(&id);
+    }
+}
+
+/// A static test program built from tests/helpers with gcc, in a directory to bind-mount;
+/// `None` (and the reason printed) where gcc is missing.
+fn helper(env: &Env, name: &str, flags: &[&str]) -> Option<PathBuf> {
+    let dir = env.dir.join("helpers");
+    fs::create_dir_all(&dir).unwrap();
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/helpers/{name}.c"));
+    let built = Command::new("gcc")
+        .args(["-static", "-O1", "-o"])
+        .arg(dir.join(name))
+        .arg(&source)
+        .args(flags)
+        .status();
+    match built {
+        Ok(s) if s.success() => Some(dir),
+        other => {
+            eprintln!(
+                "skipped: cannot build {} with gcc -static ({other:?})",
+                source.display()
+            );
+            None
+        }
+    }
+}
+
+fn with_helpers(config: &mut Value, dir: &Path) {
+    config["mounts"].as_array_mut().unwrap().push(
+        json!({ "destination": "/mnt", "type": "bind", "source": dir, "options": ["rbind", "ro"] }),
+    );
+}
+
+#[test]
+fn tsync_holds_for_threads() {
+    let env = Env::new("seccomp-tsync");
+    let Some(dir) = helper(&env, "threads", &["-pthread"]) else {
+        return;
+    };
+    let mut profile = deny_mkdir("SCMP_ACT_ERRNO");
+    profile["flags"] = json!(["SECCOMP_FILTER_FLAG_TSYNC"]);
+    let mut config = env.config(&["/mnt/threads"]);
+    with_tmp(&mut config);
+    with_helpers(&mut config, &dir);
+    config["linux"]["seccomp"] = profile;
+    let out = env.run("t1", &config);
+    assert_eq!(
+        out.stdout, "thread mkdir: Operation not permitted\n",
+        "{out:?}"
+    );
+}
+
+#[test]
+fn x86_syscalls_follow_the_profile() {
+    let env = Env::new("seccomp-x86");
+    let Some(dir) = helper(&env, "int80", &["-no-pie"]) else {
+        return;
+    };
+    let run = |id: &str, architectures: Value| {
+        let mut profile =
+            allow_but(json!([{ "names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13 }]));
+        profile["architectures"] = architectures;
+        let mut config = env.config(&["/mnt/int80"]);
+        with_tmp(&mut config);
+        with_helpers(&mut config, &dir);
+        config["linux"]["seccomp"] = profile;
+        env.run(id, &config)
+    };
+    let listed = run(
+        "i1",
+        json!(["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]),
+    );
+    if listed.stdout.starts_with("no i386 entry") {
+        eprintln!("skipped: this kernel runs no i386 code (ia32_emulation off)");
+        return;
+    }
+    assert_eq!(
+        listed.stdout, "i386 mkdir: -13\nx86_64 mkdir: -13\n",
+        "{listed:?}"
+    );
+    // Not listed: i386 syscalls get the default action (allow).
+    let native = run("i2", json!(["SCMP_ARCH_X86_64"]));
+    assert_eq!(
+        native.stdout, "i386 mkdir: 0\nx86_64 mkdir: -13\n",
+        "{native:?}"
+    );
+}
+
+/// Receives the agent's message on `listener`: the ContainerProcessState and the notify fd.
+fn accept_agent_message(listener: &UnixListener) -> (Value, OwnedFd) {
+    let (conn, _) = listener.accept().unwrap();
+    let (payload, fd) = common::receive_with_fd(&conn);
+    (serde_json::from_slice(&payload).unwrap(), fd)
+}
+
+/// Answers the next notification on `fd` with `errno` (0: success); returns its syscall number.
+fn answer(fd: &OwnedFd, errno: i32) -> i32 {
+    // SAFETY: zeroed plain-data structs filled and read by the kernel.
+    unsafe {
+        let mut req: libc::seccomp_notif = std::mem::zeroed();
+        assert_eq!(
+            libc::ioctl(fd.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_RECV, &mut req),
+            0
+        );
+        let resp = libc::seccomp_notif_resp {
+            id: req.id,
+            val: 0,
+            error: -errno,
+            flags: 0,
+        };
+        assert_eq!(
+            libc::ioctl(fd.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_SEND, &resp),
+            0
+        );
+        req.data.nr
+    }
+}
+
+#[test]
+fn a_notify_agent_gets_the_listener_and_answers() {
+    let env = Env::new("seccomp-notify");
+    let socket = env.dir.join("agent.sock");
+    let listener = UnixListener::bind(&socket).unwrap();
+    let agent = std::thread::spawn(move || {
+        let (state, fd) = accept_agent_message(&listener);
+        let nr = answer(&fd, libc::ENOSPC);
+        (state, nr)
+    });
+    let mut profile = deny_mkdir("SCMP_ACT_NOTIFY");
+    profile["listenerPath"] = json!(socket);
+    profile["listenerMetadata"] = json!("answer=ENOSPC");
+    let out = run_with(&env, "n1", "mkdir /tmp/a; echo status $?", profile);
+    assert_eq!(out.stdout, "status 1\n", "{out:?}");
+    assert!(out.stderr.contains("No space left on device"), "{out:?}");
+    let (state, nr) = agent.join().unwrap();
+    assert_eq!(nr as i64, libc::SYS_mkdir);
+    assert_eq!(state["fds"], json!(["seccompFd"]));
+    assert_eq!(state["metadata"], "answer=ENOSPC");
+    assert!(state["pid"].as_i64().unwrap() > 0, "{state}");
+    assert_eq!(state["state"]["id"], "n1");
+    assert_eq!(state["state"]["status"], "creating");
+    assert!(state["ociVersion"].is_string());
+
+    // No agent at listenerPath: a clear error, and nothing left behind.
+    let mut profile = deny_mkdir("SCMP_ACT_NOTIFY");
+    profile["listenerPath"] = json!(env.dir.join("nobody.sock"));
+    let out = run_with(&env, "n2", "true", profile);
+    assert!(
+        out.failed().contains("connect to the seccomp agent at"),
+        "{out:?}"
+    );
+    env.assert_gone("n2");
+}
+
+/// podman's profile (containers-common's seccomp.json) resolved as podman does for this
+/// config's capabilities and an amd64 host.
+fn podman_profile(caps: &[&str]) -> Option<Value> {
+    const PATH: &str = "/usr/share/containers/seccomp.json";
+    let Ok(text) = fs::read_to_string(PATH) else {
+        eprintln!("skipped: no {PATH} (apt-get install golang-github-containers-common)");
+        return None;
+    };
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    let names = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| s.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let arches = doc["archMap"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["architecture"] == "SCMP_ARCH_X86_64")
+        .map(|a| {
+            [
+                vec![a["architecture"].as_str().unwrap().to_owned()],
+                names(&a["subArchitectures"]),
+            ]
+            .concat()
+        })
+        .unwrap();
+    let has = |c: &String| caps.contains(&c.as_str());
+    let syscalls: Vec<Value> = doc["syscalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| {
+            let arches = names(&s["includes"]["arches"]);
+            (arches.is_empty() || arches.iter().any(|a| a == "amd64"))
+                && names(&s["includes"]["caps"]).iter().all(has)
+                && !names(&s["excludes"]["caps"]).iter().any(has)
+        })
+        .map(|s| json!({ "names": s["names"], "action": s["action"], "errnoRet": s["errnoRet"], "args": s["args"] }))
+        .collect();
+    Some(json!({
+        "defaultAction": doc["defaultAction"], "defaultErrnoRet": doc["defaultErrnoRet"],
+        "architectures": arches, "syscalls": syscalls
+    }))
+}
+
+#[test]
+fn podmans_default_profile_runs_a_shell() {
+    let env = Env::new("seccomp-podman");
+    let caps = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
+    let Some(profile) = podman_profile(&caps) else {
+        return;
+    };
+    let out = run_with(
+        &env,
+        "m1",
+        "echo ok; ls /; cat /proc/self/status",
+        profile.clone(),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.starts_with("ok\nbin\n"), "{out:?}");
+    assert!(out.stdout.contains("Seccomp:\t2\n"), "{out:?}");
+    // The profile, made for a container without CAP_SYS_ADMIN, refuses sethostname even when
+    // the capability is there; personality only takes the values it lists.
+    let out = env.sh(
+        "m2",
+        "hostname other; linux32 uname -m; linux64 true",
+        |c| {
+            c["process"]["capabilities"]["effective"] = json!(["CAP_SYS_ADMIN"]);
+            c["process"]["capabilities"]["permitted"] = json!(["CAP_SYS_ADMIN"]);
+            c["process"]["capabilities"]["bounding"] = json!(["CAP_SYS_ADMIN"]);
+            c["linux"]["seccomp"] = profile;
+        },
+    );
+    assert_eq!(out.stdout, "i686\n", "{out:?}");
+    assert!(
+        out.stderr
+            .contains("hostname: sethostname: Operation not permitted"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn berths_default_profile_runs_a_shell_and_refuses_namespaces() {
+    let env = Env::new("seccomp-default");
+    let spec_dir = env.dir.join("spec");
+    fs::create_dir_all(&spec_dir).unwrap();
+    env.berth(&[
+        "spec",
+        "--seccomp-default",
+        "--bundle",
+        spec_dir.to_str().unwrap(),
+    ])
+    .ok();
+    let spec: Value =
+        serde_json::from_slice(&fs::read(spec_dir.join("config.json")).unwrap()).unwrap();
+    let profile = spec["linux"]["seccomp"].clone();
+    assert_eq!(profile["defaultAction"], "SCMP_ACT_ERRNO", "{spec}");
+    let out = run_with(
+        &env,
+        "d1",
+        "echo ok; ls / >/dev/null; grep Seccomp: /proc/self/status; unshare -U true; mount -t tmpfs t /mnt",
+        profile,
+    );
+    assert_eq!(out.stdout, "ok\nSeccomp:\t2\n", "{out:?}");
+    assert!(
+        out.stderr
+            .contains("unshare(0x10000000): Operation not permitted"),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("mount: permission denied"), "{out:?}");
+}
