@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
 use oci_spec::runtime::LinuxResources;
 
 /// The huge page sizes of this host as cgroup files name them ("2MB", "1GB").
@@ -54,11 +54,21 @@ pub fn read(dir: &Path, file: &str) -> Result<String> {
 }
 
 pub fn write(dir: &Path, file: &str, value: &str) -> Result<()> {
-    fs::write(dir.join(file), value).with_context(|| {
-        let what = format!("write {value:?} to {}/{file}", dir.display());
+    let path = dir.join(file);
+    fs::write(&path, value).map_err(|e| {
+        // cgroupfs answers a write to a file it does not have with EACCES, which tells the user
+        // nothing: name the missing file instead (a kernel without BFQ has no blkio.bfq.weight).
+        let what = if path.exists() {
+            format!("write {value:?} to {}: {e}", path.display())
+        } else {
+            format!(
+                "this host has no {} (its kernel lacks the feature)",
+                path.display()
+            )
+        };
         match field_of(file, value) {
-            Some(field) => format!("linux.resources.{field}: {what}"),
-            None => what,
+            Some(field) => anyhow!("linux.resources.{field}: {what}"),
+            None => anyhow!(what),
         }
     })
 }
@@ -130,11 +140,17 @@ mod tests {
         );
         assert_eq!(field_of("hugetlb.2MB.max", "1"), Some("hugepageLimits"));
         assert_eq!(field_of("cgroup.subtree_control", "+cpu"), None);
+        // A file the host lacks is named as such; a file that refuses the value says so.
         let dir = Path::new("/nonexistent-berth-test");
         let err = format!("{:#}", write(dir, "pids.max", "5").unwrap_err());
-        assert!(
-            err.starts_with("linux.resources.pids.limit: write \"5\""),
-            "{err}"
+        assert_eq!(
+            err,
+            "linux.resources.pids.limit: this host has no /nonexistent-berth-test/pids.max (its kernel lacks the feature)"
         );
+        let err = format!(
+            "{:#}",
+            write(Path::new("/proc/self"), "stat", "5").unwrap_err()
+        );
+        assert!(err.starts_with("write \"5\" to /proc/self/stat: "), "{err}");
     }
 }

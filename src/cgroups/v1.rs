@@ -172,15 +172,6 @@ fn blkio(path: &Path, b: Option<&LinuxBlockIo>) -> Result<()> {
     if let Some(w) = b.weight().filter(|w| *w != 0) {
         write(path, &weight_file(path, "weight"), &w.to_string())?;
     }
-    let leaf = b.leaf_weight().is_some_and(|w| w != 0)
-        || b.weight_device()
-            .iter()
-            .flatten()
-            .any(|d| d.leaf_weight().is_some());
-    if leaf && !path.join("blkio.leaf_weight").exists() {
-        // cgroupfs answers a write to a missing file with EACCES, which says nothing useful.
-        bail!("linux.resources.blockIO.leafWeight: this kernel has no blkio.leaf_weight (it went with the CFQ scheduler)");
-    }
     if let Some(w) = b.leaf_weight().filter(|w| *w != 0) {
         write(path, "blkio.leaf_weight", &w.to_string())?;
     }
