@@ -60,9 +60,10 @@ bench-image:
 
 # Real clients drive the release build: containerd's runc v2 shim (ctr), and podman with conmon —
 # RUNTIME=runc checks the suites themselves against runc. Their input is /dev/null whatever the
-# caller's is: a closed stdin let a pty test's `script` read its own output (and hang).
+# caller's is: with fd 0 closed, ctr takes the first FIFO it opens for its stdin and eats the
+# container's output. Each test has 5 minutes (bats names one that runs out), the whole run 20.
 test-integration: build fixture
-	bats integration/containerd integration/podman </dev/null
+	BATS_TEST_TIMEOUT=300 timeout -k 30 1200 bats integration/containerd integration/podman </dev/null
 
 # cgroup v2 tests in a QEMU VM (the host is hybrid v1): builds the test binaries here, then runs
 # integration/cgroupv2/smoke and every cgroups-* test binary inside the VM. The binaries are

@@ -15,6 +15,19 @@ runtime_binary() {
 	esac
 }
 
+# Starts "$@" in the background in a session of its own, its output into the file $1, holding
+# none of bats's descriptors: a daemon with bats's output pipe would keep the run from ending.
+daemon() {
+	local log=$1
+	shift
+	(
+		for fd in $(ls /proc/$BASHPID/fd); do
+			[ "$fd" -le 2 ] || eval "exec $fd>&-"
+		done
+		exec setsid "$@" >"$log" 2>&1 </dev/null
+	) &
+}
+
 # The directory of the whole suite run (set in setup_file, exported to every test).
 start_containerd() {
 	export CTRD_DIR
@@ -32,7 +45,7 @@ state = "$CTRD_DIR/state"
 [plugins."io.containerd.grpc.v1.cri"]
   disable = true
 EOF
-	setsid containerd --config "$CTRD_DIR/config.toml" >"$CTRD_DIR/containerd.log" 2>&1 </dev/null &
+	daemon "$CTRD_DIR/containerd.log" containerd --config "$CTRD_DIR/config.toml"
 	echo $! >"$CTRD_DIR/containerd.pid"
 	for _ in $(seq 100); do
 		ctr version >/dev/null 2>&1 && break
@@ -67,14 +80,15 @@ stop_containerd() {
 	rm -rf "$CTRD_DIR"
 }
 
+# ctr, bounded: `ctr run` hands a TERM on to its task, so a KILL follows 10 s later.
 ctr() {
-	timeout 60 "$CTR" --address "$CTRD_DIR/containerd.sock" "$@"
+	timeout -k 10 60 "$CTR" --address "$CTRD_DIR/containerd.sock" "$@"
 }
 
-# ctr under a pseudo-terminal (script): $1 is the rest of its command line, shell-quoted. Its
-# input is /dev/null whatever the caller has, so script sends the terminal an EOF at once.
+# ctr on a pseudo-terminal of its own (pty-run, which bounds it too): $1 is the rest of its
+# command line, shell-quoted.
 ctr_tty() {
-	script -qec "timeout 60 $CTR --address $CTRD_DIR/containerd.sock $1" /dev/null </dev/null
+	"$REPO/integration/pty-run" --timeout 60 sh -c "exec $CTR --address $CTRD_DIR/containerd.sock $1"
 }
 
 ctr_run() {

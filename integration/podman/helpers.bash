@@ -51,13 +51,14 @@ pm_options() {
 }
 
 pm() {
-	CONTAINERS_CONF="$PODMAN_DIR/containers.conf" timeout 120 podman $(pm_options) "$@"
+	CONTAINERS_CONF="$PODMAN_DIR/containers.conf" timeout -k 10 120 podman $(pm_options) "$@"
 }
 
-# podman under a pseudo-terminal (script): $1 is the rest of its command line, shell-quoted. Its
-# input is /dev/null whatever the caller has, so script sends the terminal an EOF at once.
+# podman on a pseudo-terminal of its own (pty-run, which bounds it too): $1 is the rest of its
+# command line, shell-quoted.
 pm_tty() {
-	script -qec "CONTAINERS_CONF=$PODMAN_DIR/containers.conf podman $(pm_options) $1" /dev/null </dev/null
+	CONTAINERS_CONF="$PODMAN_DIR/containers.conf" "$REPO/integration/pty-run" --timeout 120 \
+		sh -c "exec podman $(pm_options) $1"
 }
 
 pm_run() {
