@@ -118,7 +118,7 @@ teardown_file() {
 	run ctr task ls -q
 	[ -z "$output" ]
 	! pgrep -f "containerd-shim-runc-v2 .*-address $CTRD_DIR" >/dev/null
-	for m in $(awk '$9 ~ /^cgroup2?$/ {print $5}' /proc/self/mountinfo); do
+	for m in $(cgroup_mounts); do
 		[ ! -e "$m/default" ] || [ -z "$(find "$m/default" -mindepth 1 -maxdepth 1 -type d)" ]
 	done
 }

@@ -4,16 +4,10 @@
 # (default: the berth built by cargo; RUNTIME=runc checks the suite itself against runc).
 
 REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+source "$REPO/integration/common.bash"
 CTR=$(command -v ctr)
 IMAGE=docker.io/library/berth-busybox:latest
 BROKEN=docker.io/library/berth-broken:latest
-
-runtime_binary() {
-	case "${RUNTIME:-berth}" in
-	berth) echo "$REPO/target/release/berth" ;;
-	*) command -v "$RUNTIME" ;;
-	esac
-}
 
 # Starts "$@" in the background in a session of its own, its output into the file $1, holding
 # none of bats's descriptors: a daemon with bats's output pipe would keep the run from ending.
@@ -32,6 +26,11 @@ daemon() {
 start_containerd() {
 	export CTRD_DIR
 	CTRD_DIR=$(mktemp -d /tmp/berth-containerd.XXXXXX)
+	# The cgroups of namespace "default" that the run will make (each container's goes, the
+	# namespace's own stays): the ones not there yet are removed when the run ends.
+	for m in $(cgroup_mounts); do
+		[ -e "$m/default" ] || echo "$m/default"
+	done >"$CTRD_DIR/new-cgroups"
 	cat >"$CTRD_DIR/config.toml" <<EOF
 version = 2
 root = "$CTRD_DIR/root"
@@ -77,6 +76,7 @@ stop_containerd() {
 	done
 	grep -q " $CTRD_DIR" /proc/self/mountinfo && awk -v d="$CTRD_DIR" '$5 ~ "^"d {print $5}' /proc/self/mountinfo |
 		sort -r | xargs -r -n1 umount -l
+	xargs -r rmdir <"$CTRD_DIR/new-cgroups" 2>/dev/null || true
 	rm -rf "$CTRD_DIR"
 }
 
@@ -112,13 +112,8 @@ assert_no_leaks() {
 	[[ ! "$output" =~ (^|$'\n')$id($'\n'|$) ]] || fail "task $id left"
 	! pgrep -f "containerd-shim-runc-v2 .*-id $id( |$)" >/dev/null || fail "shim of $id left"
 	[ ! -e "/run/containerd/runc/default/$id" ] || fail "runtime state of $id left"
-	for m in $(awk '$9 ~ /^cgroup2?$/ {print $5}' /proc/self/mountinfo); do
+	for m in $(cgroup_mounts); do
 		[ ! -e "$m/default/$id" ] || fail "cgroup $m/default/$id left"
 	done
 	! grep -q "/$id/rootfs" /proc/self/mountinfo || fail "rootfs mount of $id left"
-}
-
-fail() {
-	echo "$*" >&2
-	return 1
 }

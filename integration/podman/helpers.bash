@@ -4,15 +4,9 @@
 # the suite itself against runc).
 
 REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+source "$REPO/integration/common.bash"
 IMAGE=localhost/berth-busybox:latest
 CGROUP_PARENT=/berth-podman-test
-
-runtime_binary() {
-	case "${RUNTIME:-berth}" in
-	berth) echo "$REPO/target/release/berth" ;;
-	*) command -v "$RUNTIME" ;;
-	esac
-}
 
 setup_podman() {
 	export PODMAN_DIR
@@ -35,7 +29,7 @@ teardown_podman() {
 	[ -n "${PODMAN_DIR:-}" ] || return 0
 	pm rm -af -t 0 >/dev/null 2>&1 || true
 	pm system reset -f >/dev/null 2>&1 || true
-	for m in $(awk '$9 ~ /^cgroup2?$/ {print $5}' /proc/self/mountinfo); do
+	for m in $(cgroup_mounts); do
 		if [ -d "$m$CGROUP_PARENT" ]; then
 			find "$m$CGROUP_PARENT" -depth -type d -exec rmdir {} + 2>/dev/null || true
 		fi
@@ -71,13 +65,8 @@ assert_no_leaks() {
 	local name=$1
 	! pm container exists "$name" || fail "container $name left"
 	! pgrep -f "conmon .*-n $name " >/dev/null || fail "conmon of $name left"
-	for m in $(awk '$9 ~ /^cgroup2?$/ {print $5}' /proc/self/mountinfo); do
+	for m in $(cgroup_mounts); do
 		[ -z "$(find "$m$CGROUP_PARENT" -mindepth 1 -type d -not -name conmon 2>/dev/null)" ] ||
 			fail "cgroups left under $m$CGROUP_PARENT"
 	done
-}
-
-fail() {
-	echo "$*" >&2
-	return 1
 }

@@ -102,7 +102,7 @@ teardown_file() {
 	run pm ps -aq
 	[ -z "$output" ]
 	! pgrep -f "conmon .*$PODMAN_DIR" >/dev/null
-	for m in $(awk '$9 ~ /^cgroup2?$/ {print $5}' /proc/self/mountinfo); do
+	for m in $(cgroup_mounts); do
 		[ -z "$(find "$m$CGROUP_PARENT" -mindepth 1 -type d -not -name conmon 2>/dev/null)" ]
 	done
 }
