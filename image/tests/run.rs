@@ -21,13 +21,29 @@ fn fixture_rootfs() -> PathBuf {
     rootfs
 }
 
-/// A cgroup parent of this test's own, removed at the end.
+/// A cgroup parent of this test's own, removed at the end from every hierarchy (berth's delete
+/// leaves parents, as runc's does), with /berth-test when nothing else is in it.
 struct CgroupParent(String);
 
 impl Drop for CgroupParent {
     fn drop(&mut self) {
-        let _ =
-            std::fs::remove_dir(Path::new("/sys/fs/cgroup").join(self.0.trim_start_matches('/')));
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        for line in mountinfo.lines() {
+            let Some((pre, post)) = line.split_once(" - ") else {
+                continue;
+            };
+            if !post.starts_with("cgroup ") && !post.starts_with("cgroup2 ") {
+                continue;
+            }
+            let Some(mount) = pre.split(' ').nth(4) else {
+                continue;
+            };
+            let parent = Path::new(mount).join(self.0.trim_start_matches('/'));
+            let _ = std::fs::remove_dir(&parent);
+            if let Some(up) = parent.parent() {
+                let _ = std::fs::remove_dir(up);
+            }
+        }
     }
 }
 

@@ -69,7 +69,9 @@ pub struct CgroupPaths {
     pub dirs: Vec<CgroupDir>,
     /// Set when /sys/fs/cgroup itself is cgroup2 (no v1 hierarchies at all).
     pub unified_host: bool,
-    /// Directories berth made, parents first: delete removes them again, children first.
+    /// Directories this create made, parents first: a failed create removes them again. Not
+    /// kept in the state: delete leaves the parents, as runc does.
+    #[serde(skip)]
     pub created: Vec<PathBuf>,
 }
 
@@ -122,9 +124,9 @@ impl CgroupPaths {
         Ok(())
     }
 
-    /// mkdir, making missing parents first. Another container's delete may remove an empty
-    /// parent between the steps (it removes the parents it made, and a parent just made here is
-    /// empty until its child exists): then the step is retried.
+    /// mkdir, making missing parents first. Something else may remove an empty parent between
+    /// the steps (a failed create undoing the parents it made, a user's clean-up; a parent just
+    /// made here is empty until its child exists): then the step is retried.
     fn make(&mut self, path: &Path, dir: &CgroupDir) -> Result<()> {
         for _ in 0..20 {
             match fs::create_dir(path) {
@@ -201,12 +203,21 @@ impl CgroupPaths {
     }
 
     /// Removes the container's directories, waiting (briefly) for exiting processes to leave.
+    /// Their parents stay, as with runc and crun: they are often shared (containerd's
+    /// /default, berth's own /berth), and making and removing them again with every container
+    /// cost 0.4 ms a `run` and raced with creates under them.
     pub fn destroy(&self) -> Result<()> {
         for dir in &self.dirs {
             remove_tree(&dir.full())?;
         }
+        Ok(())
+    }
+
+    /// Undoes a create that failed: the container's directories and the parents it made.
+    pub fn undo_create(&self) -> Result<()> {
+        self.destroy()?;
         for path in self.created.iter().rev() {
-            // Parents may hold other containers by now: only empty ones go.
+            // A parent may hold another container by now: only empty ones go.
             let _ = fs::remove_dir(path);
         }
         Ok(())

@@ -82,7 +82,7 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
         Ok(created) => Ok(created),
         Err(e) => {
             if let Some(cg) = cgroup {
-                let _ = cg.destroy();
+                let _ = cg.undo_create();
             }
             let _ = dir.remove();
             Err(e)
@@ -132,7 +132,7 @@ fn build(
         // cgroup — when the config asks for no limits that would need one.
         Err(e) if rootless_without_cgroups(&e, &resources) => {
             crate::logging::debug(format!("rootless: no cgroup of its own ({e:#})"));
-            cgroup.destroy()?;
+            cgroup.undo_create()?;
             cgroup = CgroupPaths::default();
             *cgroup_out = None;
         }
