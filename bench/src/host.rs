@@ -81,21 +81,8 @@ impl Host {
         if self.created_hugetlb_dir && fs::create_dir(HUGETLB).is_err() {
             return false;
         }
-        let (src, target, typ, data) = (cs("cgroup"), cs(HUGETLB), cs("cgroup"), cs("hugetlb"));
-        let r = unsafe {
-            libc::mount(
-                src.as_ptr(),
-                target.as_ptr(),
-                typ.as_ptr(),
-                0,
-                data.as_ptr().cast(),
-            )
-        };
-        if r != 0 {
-            eprintln!(
-                "berth-bench: cannot mount hugetlb as v1 ({}): hiding cgroup2 instead",
-                std::io::Error::last_os_error()
-            );
+        if let Err(e) = mount_hugetlb_v1() {
+            eprintln!("berth-bench: cannot mount hugetlb as v1 ({e}): hiding cgroup2 instead");
             if self.created_hugetlb_dir {
                 let _ = fs::remove_dir(HUGETLB);
             }
@@ -117,16 +104,61 @@ impl Host {
             eprintln!("berth-bench: {HUGETLB} holds cgroups of others now: left mounted");
             return;
         }
+        // The kernel frees an unmounted v1 root only if no cgroup in it is still dying at the
+        // umount (the runtimes' just removed ones may be); else hugetlb stays bound to a root
+        // nobody can see, out of cgroup2, until the next mount and umount of it. So: umount,
+        // wait up to 2 s (the root is freed asynchronously), and mount and umount again until
+        // hugetlb is back in cgroup2.
         let target = cs(HUGETLB);
-        if unsafe { libc::umount(target.as_ptr()) } != 0 {
-            eprintln!(
-                "berth-bench: umount {HUGETLB}: {}",
-                std::io::Error::last_os_error()
-            );
-        } else if self.created_hugetlb_dir {
+        'cycles: for cycle in 0..10 {
+            if cycle > 0 && mount_hugetlb_v1().is_err() {
+                break;
+            }
+            if unsafe { libc::umount(target.as_ptr()) } != 0 {
+                eprintln!(
+                    "berth-bench: umount {HUGETLB}: {}",
+                    std::io::Error::last_os_error()
+                );
+                return;
+            }
+            for _ in 0..20 {
+                if unified_has_hugetlb() {
+                    break 'cycles;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        }
+        if !unified_has_hugetlb() {
+            eprintln!("berth-bench: hugetlb did not return to cgroup2 (a v1 root of it lingers)");
+        }
+        if self.created_hugetlb_dir {
             let _ = fs::remove_dir(HUGETLB);
         }
     }
+}
+
+/// `mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb`.
+fn mount_hugetlb_v1() -> std::io::Result<()> {
+    let (src, target, typ, data) = (cs("cgroup"), cs(HUGETLB), cs("cgroup"), cs("hugetlb"));
+    // SAFETY: plain mount(2) with valid C strings.
+    let r = unsafe {
+        libc::mount(
+            src.as_ptr(),
+            target.as_ptr(),
+            typ.as_ptr(),
+            0,
+            data.as_ptr().cast(),
+        )
+    };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn unified_has_hugetlb() -> bool {
+    fs::read_to_string(format!("{UNIFIED}/cgroup.controllers"))
+        .is_ok_and(|c| c.split_whitespace().any(|c| c == "hugetlb"))
 }
 
 fn cs(s: &str) -> CString {
