@@ -1555,24 +1555,19 @@ fn default_cgroups_path_is_berth_id_and_is_removed() {
     }
     let pid = env.state(&id)["pid"].as_i64().unwrap();
     let own = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
-    let mounted: Vec<String> = hierarchies()
-        .iter()
-        .map(|h| {
-            if h.v2 {
-                String::new()
-            } else {
-                h.controllers.join(",")
-            }
-        })
-        .collect();
-    for line in own.lines() {
-        // A hierarchy with no mount (a v1 root outliving its umount) is nobody's to place in.
-        if !mounted
-            .iter()
-            .any(|m| line.split(':').nth(1) == Some(m.as_str()))
-        {
-            continue;
-        }
+    // Every mounted hierarchy has the init in /berth/<id>. (A v1 root outliving its umount
+    // shows in /proc/<pid>/cgroup too; it is nobody's to place in, so lines are looked up from
+    // the mounts, not the other way round.)
+    for h in hierarchies() {
+        let controllers = if h.v2 {
+            String::new()
+        } else {
+            h.controllers.join(",")
+        };
+        let line = own
+            .lines()
+            .find(|l| l.split(':').nth(1) == Some(controllers.as_str()))
+            .unwrap_or_else(|| panic!("no line for {controllers:?} in {own}"));
         assert!(
             line.ends_with(&format!(":/berth/{id}")),
             "init not in /berth/{id}: {own}"
