@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use std::fs::File;
 use std::os::fd::{AsFd, OwnedFd};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use nix::sched::CloneFlags;
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitStatus};
@@ -18,7 +18,7 @@ use crate::linux::netdev;
 use crate::linux::sys;
 use crate::linux::userns::write_id_maps;
 use crate::process::launch;
-use crate::process::sync::{Channel, ChildMsg, ParentMsg};
+use crate::process::sync::{Channel, ChildMsg, Closed, ParentMsg};
 
 /// Where the clone goes and what berth does for it on the way.
 pub struct Placement<'a> {
@@ -111,7 +111,20 @@ impl Tracked {
     }
 }
 
+/// Answers the process's requests until it is ready; when it dies on the way (the channel
+/// closes under a send or a receive), says how it ended.
 fn follow(p: &Placement, ch: &Channel, track: &mut Tracked) -> Result<Option<OwnedFd>> {
+    converse(p, ch, track).map_err(|e| {
+        Closed::explain(e, || {
+            format!(
+                "container process exited during set-up{}",
+                exit_note(p, track)
+            )
+        })
+    })
+}
+
+fn converse(p: &Placement, ch: &Channel, track: &mut Tracked) -> Result<Option<OwnedFd>> {
     let first = track.first;
     if p.clone_flags.contains(CloneFlags::CLONE_NEWUSER) {
         write_maps(p, first)?;
@@ -120,10 +133,7 @@ fn follow(p: &Placement, ch: &Channel, track: &mut Tracked) -> Result<Option<Own
     let mut pty_master = None;
     loop {
         let Some((msg, fd)) = ch.recv::<ChildMsg>()? else {
-            bail!(
-                "container process exited during set-up{}",
-                exit_note(p, track)
-            );
+            return Err(Closed.into());
         };
         match msg {
             ChildMsg::NeedIdMaps => {
@@ -178,12 +188,17 @@ fn write_maps(p: &Placement, pid: Pid) -> Result<()> {
     )
 }
 
+/// How the process that closed the channel ended: the forked init if there is one, else the clone.
 fn exit_note(p: &Placement, track: &mut Tracked) -> String {
-    if track.first_reaped {
-        return String::new();
-    }
-    track.first_reaped = true;
-    match waitpid(track.first, None) {
+    let pid = match track.init {
+        Some(init) => init,
+        None if !track.first_reaped => {
+            track.first_reaped = true;
+            track.first
+        }
+        None => return String::new(),
+    };
+    match waitpid(pid, None) {
         Ok(WaitStatus::Exited(_, code)) => format!(" (exit status {code})"),
         Ok(WaitStatus::Signaled(_, Signal::SIGKILL, _)) if p.cgroup.oom_kills() > 0 => {
             " (OOM-killed: linux.resources.memory.limit too low?)".to_owned()
@@ -196,7 +211,7 @@ fn exit_note(p: &Placement, track: &mut Tracked) -> String {
 impl Spawned {
     /// Lets the process exec now; returns once it has (the channel closes on exec).
     pub fn exec(self) -> Result<()> {
-        self.channel.send(&ParentMsg::Exec)?;
+        self.release(ParentMsg::Exec)?;
         match self.channel.recv::<ChildMsg>()? {
             None => Ok(()),
             Some((ChildMsg::Error(msg), _)) => Err(anyhow!(msg)),
@@ -206,7 +221,13 @@ impl Spawned {
 
     /// Leaves the init blocked on exec.fifo until `berth start` (`create`).
     pub fn wait_for_start(self) -> Result<()> {
-        self.channel.send(&ParentMsg::WaitForStart)
+        self.release(ParentMsg::WaitForStart)
+    }
+
+    fn release(&self, msg: ParentMsg) -> Result<()> {
+        self.channel.send(&msg).map_err(|e| {
+            Closed::explain(e, || "container process exited before it could exec".into())
+        })
     }
 
     /// Ends a spawned process that will not run (a later step failed).

@@ -5,6 +5,7 @@ use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use anyhow::{bail, Context, Result};
+use nix::errno::Errno;
 use nix::sys::socket::{
     recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,
     SockFlag, SockType,
@@ -51,6 +52,30 @@ pub enum ParentMsg {
 
 const MAX_MSG: usize = 64 * 1024;
 
+/// The other side has closed the channel: it exited (or exec'd) before the exchange was over.
+/// Callers that can tell why (an OOM kill, an exit status) branch on it.
+#[derive(Debug)]
+pub struct Closed;
+
+impl std::fmt::Display for Closed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the other side of the sync socket has gone")
+    }
+}
+
+impl std::error::Error for Closed {}
+
+impl Closed {
+    /// `e` unchanged, or, when it is `Closed`, the account of the other side's end that `why` gives.
+    pub fn explain(e: anyhow::Error, why: impl FnOnce() -> String) -> anyhow::Error {
+        if e.is::<Closed>() {
+            anyhow::Error::msg(why())
+        } else {
+            e
+        }
+    }
+}
+
 pub struct Channel {
     fd: OwnedFd,
 }
@@ -86,15 +111,17 @@ impl Channel {
             }
             None => &[],
         };
-        sendmsg::<()>(
+        match sendmsg::<()>(
             self.fd.as_raw_fd(),
             &iov,
             cmsgs,
             MsgFlags::MSG_NOSIGNAL,
             None,
-        )
-        .context("send on sync socket")?;
-        Ok(())
+        ) {
+            Ok(_) => Ok(()),
+            Err(Errno::EPIPE | Errno::ECONNRESET) => Err(Closed.into()),
+            Err(e) => Err(e).context("send on sync socket"),
+        }
     }
 
     /// The next message, or `None` when the other side has closed (exited or exec'd).
@@ -122,9 +149,9 @@ impl Channel {
                     }
                     break (m.bytes, fd);
                 }
-                Err(nix::errno::Errno::EINTR) => continue,
+                Err(Errno::EINTR) => continue,
                 // The other side died with a message of ours unread: closed all the same.
-                Err(nix::errno::Errno::ECONNRESET) => return Ok(None),
+                Err(Errno::ECONNRESET) => return Ok(None),
                 Err(e) => return Err(e).context("receive on sync socket"),
             }
         };
@@ -177,5 +204,15 @@ mod tests {
         assert!(fd.is_some());
         drop(a);
         assert!(b.recv::<ChildMsg>().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_send_to_a_gone_peer_is_closed_not_an_io_error() {
+        let (a, b) = Channel::pair().unwrap();
+        drop(b);
+        let err = a.send(&ParentMsg::Go).unwrap_err();
+        assert!(err.is::<Closed>(), "{err:#}");
+        let explained = Closed::explain(err, || "it exited".into());
+        assert_eq!(explained.to_string(), "it exited");
     }
 }
