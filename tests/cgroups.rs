@@ -1268,6 +1268,115 @@ fn resource_mistakes_fail_by_field_and_leave_nothing() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// exec --cgroup
+
+/// /proc/self/cgroup as a process exec'd into s1 with `--cgroup sub` sees it.
+fn cgroup_file_seen_by(env: &Env, sub: &str) -> String {
+    exec_in_sub_cgroup(env, &["--cgroup", sub], &["cat", "/proc/self/cgroup"])
+        .ok()
+        .to_owned()
+}
+
+/// `berth exec OPTS s1 COMMAND`.
+fn exec_in_sub_cgroup(env: &Env, opts: &[&str], command: &[&str]) -> Run {
+    let args: Vec<&str> = [&["exec"], opts, &["s1"], command].concat();
+    env.berth(&args)
+}
+
+/// The cgroup paths of `cat /proc/self/cgroup` output, one per hierarchy.
+fn cgroup_lines(out: &str) -> Vec<&str> {
+    out.lines()
+        .filter_map(|l| l.splitn(3, ':').nth(2))
+        .collect()
+}
+
+#[test]
+fn exec_cgroup_runs_in_an_existing_sub_cgroup() {
+    // runc's --cgroup: PATH for every hierarchy, or CONTROLLER:PATH for v1 ones. The sub-cgroup
+    // must exist; berth joins it and does not make it.
+    let env = Env::new("exec-subcg");
+    run_detached(&env, "s1", &env.config(&["sleep", "1000"]));
+    let base = env.cgroup_path("s1");
+    let only_init = |env: &Env| {
+        let ps = env.berth(&["ps", "--format", "json", "s1"]);
+        let ps = ps.ok();
+        assert_eq!(
+            serde_json::from_str::<Vec<i32>>(ps).unwrap().len(),
+            1,
+            "{ps}"
+        );
+    };
+
+    let missing = exec_in_sub_cgroup(&env, &["--cgroup", "sub"], &["true"]);
+    assert!(
+        missing.failed().contains(&format!("{base}/sub")),
+        "{missing:?}"
+    );
+    only_init(&env);
+    for (args, want) in [
+        (&["--cgroup", "../up"][..], ".."),
+        (&["--cgroup", "nosuch:x"], "nosuch"),
+        (&["--cgroup", "x", "--cgroup", "memory:y"], "alone"),
+    ] {
+        let out = exec_in_sub_cgroup(&env, args, &["true"]);
+        assert!(out.failed().contains(want), "{args:?}: {out:?}");
+    }
+    only_init(&env);
+
+    let dirs = env.cgroup_dirs("s1");
+    for dir in &dirs {
+        fs::create_dir(dir.join("sub")).unwrap();
+        // A v1 cpuset child starts without cpus and mems: nothing can join it until it has some.
+        // (A cgroup2 child has no cpuset files unless its parent enables the controller.)
+        for file in ["cpuset.cpus", "cpuset.mems"] {
+            let own = fs::read_to_string(dir.join("sub").join(file));
+            if own.is_ok_and(|v| v.trim().is_empty()) {
+                fs::write(dir.join("sub").join(file), read(&dir.join(file))).unwrap();
+            }
+        }
+    }
+    let inside = cgroup_file_seen_by(&env, "/sub");
+    let want = format!("{base}/sub");
+    let lines = cgroup_lines(&inside);
+    assert_eq!(
+        lines.iter().filter(|&&l| l == want).count(),
+        dirs.len(),
+        "{inside}"
+    );
+    assert!(!lines.contains(&base.as_str()), "{inside}");
+
+    // Per controller, on a v1 memory hierarchy: only that line moves.
+    if host_v2() {
+        skip("exec --cgroup CONTROLLER:PATH: no v1 hierarchies on this host");
+    } else {
+        let inside = cgroup_file_seen_by(&env, "memory:sub");
+        let moved: Vec<&str> = inside
+            .lines()
+            .filter(|l| l.split(':').nth(2) == Some(want.as_str()))
+            .collect();
+        assert_eq!(moved.len(), 1, "{inside}");
+        assert!(
+            moved[0]
+                .split(':')
+                .nth(1)
+                .unwrap()
+                .split(',')
+                .any(|c| c == "memory"),
+            "{inside}"
+        );
+        assert_eq!(
+            cgroup_lines(&inside).iter().filter(|&&l| l == base).count(),
+            dirs.len() - 1,
+            "{inside}"
+        );
+    }
+
+    // delete removes the sub-cgroups with the container's.
+    env.berth(&["delete", "--force", "s1"]).ok();
+    env.assert_gone("s1");
+}
+
+// ---------------------------------------------------------------------------------------------
 // pause / resume
 
 #[test]

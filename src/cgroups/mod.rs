@@ -13,10 +13,12 @@ mod ebpf;
 mod files;
 pub mod mount;
 pub mod stats;
+mod sub;
 mod v1;
 mod v2;
 
 pub use convert::parse_bytes;
+pub use sub::SubCgroups;
 
 use std::fs;
 use std::io::ErrorKind;

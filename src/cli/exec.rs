@@ -3,6 +3,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use oci_spec::runtime::{Capabilities, Capability, Process};
 
+use crate::cgroups::SubCgroups;
 use crate::cli::GlobalOpts;
 use crate::container::{self, ExecOptions};
 
@@ -50,9 +51,10 @@ pub struct Args {
     /// Pass N file descriptors after stdio to the process
     #[arg(long = "preserve-fds", default_value_t = 0, value_name = "N")]
     pub preserve_fds: u32,
-    /// Run in a sub-cgroup of the container (not supported yet)
-    #[arg(long)]
-    pub cgroup: Option<String>,
+    /// Run in an existing sub-cgroup of the container's: PATH for every hierarchy, or
+    /// CONTROLLER[,CONTROLLER]:PATH (v1), repeatable
+    #[arg(long, value_name = "[CONTROLLER:]PATH")]
+    pub cgroup: Vec<String>,
     /// Allow exec in a paused container
     #[arg(long = "ignore-paused")]
     pub ignore_paused: bool,
@@ -70,9 +72,7 @@ impl Args {
         if self.apparmor.is_some() || self.process_label.is_some() {
             bail!("--apparmor and --process-label: AppArmor and SELinux are not supported by berth yet");
         }
-        if self.cgroup.is_some() {
-            bail!("--cgroup: exec into a sub-cgroup is not supported by berth yet");
-        }
+        let sub_cgroups = SubCgroups::parse(&self.cgroup)?;
         let root = g.state_root();
         let process = match &self.process {
             Some(path) => read_process(path)?,
@@ -86,6 +86,7 @@ impl Args {
             detach: self.detach,
             preserve_fds: self.preserve_fds,
             ignore_paused: self.ignore_paused,
+            sub_cgroups,
         };
         container::exec(&root, &opts)
     }

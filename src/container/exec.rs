@@ -1,6 +1,7 @@
 //! `exec`: start another process in a running container — its namespaces, its cgroup, the
 //! process's own identity, limits and terminal — and wait for it unless detached.
 
+use std::borrow::Cow;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -9,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use nix::sched::CloneFlags;
 use oci_spec::runtime::{LinuxNamespaceType, Process};
 
+use crate::cgroups::SubCgroups;
 use crate::container::{live, open_init, seccomp_agent, write_pid_file};
 use crate::linux::namespaces::clone_flag;
 use crate::linux::tty;
@@ -26,6 +28,8 @@ pub struct ExecOptions<'a> {
     pub detach: bool,
     pub preserve_fds: u32,
     pub ignore_paused: bool,
+    /// `--cgroup`: run in these sub-cgroups of the container's.
+    pub sub_cgroups: Option<SubCgroups>,
 }
 
 /// Runs the process; returns its exit status (0 right away when detached).
@@ -76,9 +80,13 @@ pub fn exec(root: &Root, opts: &ExecOptions) -> Result<i32> {
         )?,
     };
     let seccomp_agent = seccomp_agent(seccomp.as_ref(), &state, "running");
+    let cgroup = match &opts.sub_cgroups {
+        Some(subs) => Cow::Owned(state.cgroup.with_sub_cgroups(subs)?),
+        None => Cow::Borrowed(&state.cgroup),
+    };
     let placement = Placement {
         clone_flags: CloneFlags::empty(),
-        cgroup: &state.cgroup,
+        cgroup: &cgroup,
         linux: None,
         runtime_hooks: None,
         seccomp_agent: seccomp_agent.as_ref().map(|f| f as _),
