@@ -66,11 +66,14 @@ test-integration: build fixture
 	BATS_TEST_TIMEOUT=300 timeout -k 30 1200 bats integration/containerd integration/podman </dev/null
 
 # cgroup v2 tests in a QEMU VM (the host is hybrid v1): builds the test binaries here, then runs
-# integration/cgroupv2/smoke and every cgroups-* test binary inside the VM. The binaries are
+# integration/cgroupv2/smoke, integration/cgroupv2/apparmor (the guest kernel has AppArmor on;
+# apparmor_parser comes from the host's apparmor package) and every cgroups-* test binary inside the VM. The binaries are
 # taken from cargo's own list, so stale ones left in deps/ by older builds are not run.
 VM         := integration/cgroupv2
 
 test-cgroupv2: fixture
+	@command -v apparmor_parser >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends apparmor; }
 	mkdir -p $(TARGET_DIR)
 	$(CARGO) test --no-run --test '*' --message-format=json-render-diagnostics > $(TARGET_DIR)/cgroupv2-build.json
 	$(VM)/build-vm

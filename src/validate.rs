@@ -9,6 +9,7 @@ use std::path::Path;
 use anyhow::{anyhow, Result};
 use oci_spec::runtime::{Linux, LinuxNamespaceType, Mount, Process, Spec};
 
+use crate::linux::apparmor;
 use crate::linux::mempolicy::MemPolicy;
 use crate::linux::mount::MountOptions;
 use crate::linux::netdev;
@@ -82,6 +83,19 @@ pub fn validate(spec: &Spec) -> Result<Checked> {
     })
 }
 
+/// The process's LSM fields; `exec` checks its process with this too.
+pub fn check_security(p: &Process) -> Result<()> {
+    apparmor::wanted(p.apparmor_profile().as_deref())
+        .map_err(|msg| invalid("process.apparmorProfile", msg))?;
+    if p.selinux_label().as_deref().is_some_and(|s| !s.is_empty()) {
+        return Err(invalid(
+            "process.selinuxLabel",
+            "SELinux is not supported by berth yet",
+        ));
+    }
+    Ok(())
+}
+
 fn check_process(p: &Process) -> Result<()> {
     if p.args().as_ref().is_none_or(|a| a.is_empty()) {
         return Err(invalid("process.args", "must name the program to run"));
@@ -100,21 +114,7 @@ fn check_process(p: &Process) -> Result<()> {
             ));
         }
     }
-    if p.apparmor_profile()
-        .as_deref()
-        .is_some_and(|s| !s.is_empty())
-    {
-        return Err(invalid(
-            "process.apparmorProfile",
-            "AppArmor is not supported by berth yet",
-        ));
-    }
-    if p.selinux_label().as_deref().is_some_and(|s| !s.is_empty()) {
-        return Err(invalid(
-            "process.selinuxLabel",
-            "SELinux is not supported by berth yet",
-        ));
-    }
+    check_security(p)?;
     for (i, env) in p.env().iter().flatten().enumerate() {
         if !env.contains('=') {
             return Err(invalid(

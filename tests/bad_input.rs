@@ -424,6 +424,34 @@ fn unsupported_field() {
     config_fails(&env, "b14", &cfg, &["linux.intelRdt", "not supported"]);
 }
 
+/// Whether the kernel has AppArmor on (as berth decides it).
+fn apparmor_enabled() -> bool {
+    fs::read("/sys/module/apparmor/parameters/enabled").is_ok_and(|b| b.starts_with(b"Y"))
+}
+
+#[test]
+fn apparmor_profile_the_host_cannot_apply() {
+    // Engines ask for a profile only where AppArmor is on: one berth cannot apply is an error
+    // naming it, and nothing is left. (make test-cgroupv2's VM has AppArmor on and checks a
+    // loaded profile from inside a container.)
+    let env = Env::new("bad-apparmor");
+    let mut cfg = env.config(&["true"]);
+    cfg["process"]["apparmorProfile"] = json!("berth-no-such-profile");
+    let why = if apparmor_enabled() {
+        "is not loaded"
+    } else {
+        "AppArmor is not enabled on this host"
+    };
+    let needles = ["process.apparmorProfile", "berth-no-such-profile", why];
+    config_fails(&env, "b32", &cfg, &needles);
+    if !apparmor_enabled() {
+        // What every process here is anyway: nothing to apply, nothing to refuse.
+        cfg["process"]["apparmorProfile"] = json!("unconfined");
+        let bundle = env.write_bundle("b32", &cfg);
+        env.berth(&["run", "--bundle", s(&bundle), "b32"]).ok();
+    }
+}
+
 #[test]
 fn memory_policy_the_kernel_would_refuse() {
     let env = Env::new("bad-mempolicy");

@@ -865,7 +865,8 @@ fn features_name_what_config_json_may_use() {
     );
     assert_eq!(linux["memoryPolicy"]["flags"].as_array().unwrap().len(), 3);
     assert_eq!(linux["netDevices"]["enabled"], true);
-    for off in ["intelRdt", "apparmor", "selinux"] {
+    for off in ["intelRdt", "selinux"] {
         assert_eq!(linux[off]["enabled"], false, "{off}");
     }
+    assert_eq!(linux["apparmor"]["enabled"], true);
 }

@@ -730,6 +730,41 @@ fn twenty_concurrent_execs_all_succeed() {
 }
 
 #[test]
+fn exec_lsm_labels_the_host_cannot_apply_fail_cleanly() {
+    // As for create: an AppArmor profile berth cannot apply (no AppArmor here, or not loaded) is
+    // named, from --apparmor and from a --process file alike; SELinux is refused. No process is
+    // left in the container.
+    let env = Env::new("exec-lsm");
+    let init = start(&env, "l1", &env.config(&["sleep", "1000"]));
+    let file = env.dir.join("process.json");
+    let mut process = env.config(&["true"])["process"].clone();
+    process["apparmorProfile"] = json!("berth-no-such-profile");
+    fs::write(&file, process.to_string()).unwrap();
+    for opts in [
+        &["--apparmor", "berth-no-such-profile"][..],
+        &["--process", file.to_str().unwrap()],
+    ] {
+        let out = exec_opts(&env, opts, "l1", &["true"]);
+        let err = out.failed();
+        assert!(
+            err.contains("apparmorProfile") && err.contains("berth-no-such-profile"),
+            "{opts:?}: {err}"
+        );
+    }
+    let out = exec_opts(
+        &env,
+        &["--process-label", "system_u:system_r:container_t:s0"],
+        "l1",
+        &["true"],
+    );
+    assert!(out.failed().contains("SELinux"), "{out:?}");
+    let ps = env.berth(&["ps", "--format", "json", "l1"]);
+    assert_eq!(serde_json::from_str::<Vec<i32>>(ps.ok()).unwrap(), [init]);
+    env.berth(&["delete", "--force", "l1"]).ok();
+    env.assert_gone("l1");
+}
+
+#[test]
 fn exec_into_a_stopped_or_missing_container_fails_cleanly() {
     let env = Env::new("exec-stopped");
     let bundle = env.write_bundle("x1", &env.config(&["true"]));

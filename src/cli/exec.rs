@@ -69,15 +69,18 @@ pub struct Args {
 
 impl Args {
     pub fn run(self, g: &GlobalOpts) -> Result<i32> {
-        if self.apparmor.is_some() || self.process_label.is_some() {
-            bail!("--apparmor and --process-label: AppArmor and SELinux are not supported by berth yet");
+        if self.process_label.is_some() {
+            bail!("--process-label: SELinux is not supported by berth yet");
         }
         let sub_cgroups = SubCgroups::parse(&self.cgroup)?;
         let root = g.state_root();
-        let process = match &self.process {
+        let mut process = match &self.process {
             Some(path) => read_process(path)?,
             None => self.process_from_flags(&root)?,
         };
+        if self.apparmor.is_some() {
+            process.set_apparmor_profile(self.apparmor.clone());
+        }
         let opts = ExecOptions {
             id: &self.id,
             process,
@@ -88,7 +91,7 @@ impl Args {
             ignore_paused: self.ignore_paused,
             sub_cgroups,
         };
-        container::exec(&root, &opts)
+        container::exec(&root, opts)
     }
 
     /// runc's rules: the container's process, with the command, env, cwd, user, caps, tty and

@@ -32,7 +32,7 @@ impl Args {
                     "knownFlags": seccomp::flags(),
                     "supportedFlags": seccomp::flags()
                 },
-                "apparmor": { "enabled": false },
+                "apparmor": { "enabled": true },
                 "selinux": { "enabled": false },
                 "intelRdt": { "enabled": false },
                 "mountExtensions": { "idmap": { "enabled": true } },

@@ -18,6 +18,7 @@ use crate::process::spawn::{self, Placement};
 use crate::process::{exec as exec_process, foreground, ExecConfig, ProcessConfig};
 use crate::seccomp;
 use crate::state::{Root, Status};
+use crate::validate;
 
 pub struct ExecOptions<'a> {
     pub id: &'a str,
@@ -33,7 +34,7 @@ pub struct ExecOptions<'a> {
 }
 
 /// Runs the process; returns its exit status (0 right away when detached).
-pub fn exec(root: &Root, opts: &ExecOptions) -> Result<i32> {
+pub fn exec(root: &Root, opts: ExecOptions) -> Result<i32> {
     let (dir, state, status) = live(root, opts.id)?;
     if status == Status::Paused && !opts.ignore_paused {
         bail!(
@@ -42,7 +43,21 @@ pub fn exec(root: &Root, opts: &ExecOptions) -> Result<i32> {
         );
     }
     let spec = dir.load_config(&state)?;
-    let process = &opts.process;
+    let mut process = opts.process;
+    // A process without a profile of its own gets the container's (runc's rule).
+    if process
+        .apparmor_profile()
+        .as_deref()
+        .is_none_or(str::is_empty)
+    {
+        let container = spec
+            .process()
+            .as_ref()
+            .and_then(|p| p.apparmor_profile().clone());
+        process.set_apparmor_profile(container);
+    }
+    validate::check_security(&process)?;
+    let process = &process;
     if process.args().as_ref().is_none_or(|a| a.is_empty()) {
         bail!("exec: no command given");
     }

@@ -1,5 +1,6 @@
 //! One module per kernel facility the container is built from.
 
+pub mod apparmor;
 pub mod capabilities;
 pub mod copyup;
 pub mod devices;

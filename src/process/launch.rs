@@ -13,7 +13,7 @@ use nix::errno::Errno;
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal};
 use nix::unistd::{access, chdir, getcwd, AccessFlags};
 
-use crate::linux::{rlimits, sched, sys, tty, user};
+use crate::linux::{apparmor, rlimits, sched, sys, tty, user};
 use crate::logging;
 use crate::process::sync::{Channel, ChildMsg, ParentMsg};
 use crate::process::ProcessConfig;
@@ -131,6 +131,10 @@ pub fn finish(
     }
     if let Some(p) = process.io_priority() {
         sched::set_io_priority(p)?;
+    }
+    // Queued now, entered at the execve (after no_new_privs and seccomp, as with runc).
+    if let Some(profile) = pc.apparmor_profile {
+        apparmor::change_onexec(profile)?;
     }
     let user_spec = process.user();
     let env = environment(pc, user_spec.uid());

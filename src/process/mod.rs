@@ -14,10 +14,11 @@ pub mod sync;
 use std::os::fd::OwnedFd;
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{anyhow, Result};
 use oci_spec::runtime::{Hooks, Linux, LinuxPersonality, Process, Spec};
 
 use crate::cgroups::CgroupPaths;
+use crate::linux::apparmor;
 use crate::linux::capabilities::CapSets;
 use crate::linux::mempolicy::MemPolicy;
 use crate::linux::namespaces::NamespacePlan;
@@ -39,6 +40,8 @@ pub struct ProcessConfig<'a> {
     pub extra_env: Vec<String>,
     /// The container's seccomp filter, compiled on the host side (`exec` gets the container's).
     pub seccomp: Option<&'a Filter>,
+    /// The AppArmor profile to enter at exec — decided on the host side, where /sys is.
+    pub apparmor_profile: Option<&'a str>,
 }
 
 impl<'a> ProcessConfig<'a> {
@@ -63,6 +66,8 @@ impl<'a> ProcessConfig<'a> {
             preserve_fds: listen_fds + preserve_fds,
             extra_env,
             seccomp,
+            apparmor_profile: apparmor::wanted(process.apparmor_profile().as_deref())
+                .map_err(|msg| anyhow!("process.apparmorProfile: {msg}"))?,
         })
     }
 }
