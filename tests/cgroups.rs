@@ -636,13 +636,7 @@ fn a_container_starts_under_a_512_kib_memory_limit() {
     // error is still the OOM kill, not the failed write.
     let out = env.sh("m3", "true", |c| {
         set_resources(c, json!({"memory": {"limit": 64 * 1024}}));
-        let linux = &mut c["linux"];
-        linux["namespaces"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!({"type": "user"}));
-        linux["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-        linux["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+        common::with_user_namespace(c, 100000, 100000);
     });
     assert!(out.failed().contains("memory"), "{out:?}");
     env.assert_gone("m3");

@@ -243,13 +243,7 @@ fn exec_joins_the_hostname_pid_and_mount_namespaces() {
 fn exec_joins_the_user_namespace() {
     let env = Env::new("exec-userns");
     let mut cfg = config_with_tmp(&env, "touch /tmp/ready; exec sleep 1000");
-    let linux = &mut cfg["linux"];
-    linux["namespaces"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({ "type": "user" }));
-    linux["uidMappings"] = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
-    linux["gidMappings"] = json!([{ "containerID": 0, "hostID": 200000, "size": 65536 }]);
+    common::with_user_namespace(&mut cfg, 100000, 200000);
     let init = start(&env, "u1", &cfg);
     let maps = |pid: i32| {
         (

@@ -247,10 +247,7 @@ fn add_namespace(cfg: &mut Value, typ: &str) {
 }
 
 fn identity_userns(cfg: &mut Value) {
-    add_namespace(cfg, "user");
-    let map = json!([{ "containerID": 0, "hostID": 0, "size": 65536 }]);
-    cfg["linux"]["uidMappings"] = map.clone();
-    cfg["linux"]["gidMappings"] = map;
+    common::with_user_namespace(cfg, 0, 0);
 }
 
 // ---------------------------------------------------------------------------------------------

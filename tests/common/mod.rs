@@ -303,6 +303,17 @@ fn remove_cgroup_tree(dir: &Path) {
     let _ = fs::remove_dir(dir);
 }
 
+/// Gives `cfg` a user namespace whose 65536 ids map to the host's from `uid_host` / `gid_host`.
+pub fn with_user_namespace(cfg: &mut Value, uid_host: u32, gid_host: u32) {
+    let linux = &mut cfg["linux"];
+    linux["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "type": "user" }));
+    linux["uidMappings"] = json!([{ "containerID": 0, "hostID": uid_host, "size": 65536 }]);
+    linux["gidMappings"] = json!([{ "containerID": 0, "hostID": gid_host, "size": 65536 }]);
+}
+
 /// Waits (up to 5 s) until `check` holds.
 pub fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     for _ in 0..500 {
