@@ -8,7 +8,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use anyhow::{anyhow, Context, Result};
 use nix::sched::CloneFlags;
 use nix::sys::signal::{kill, Signal};
-use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
+use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 use oci_spec::runtime::Linux;
 
@@ -89,23 +89,6 @@ struct Tracked {
 }
 
 impl Tracked {
-    /// The process whose end explains a failure: the forked init if there is one, else the
-    /// clone (None once that is reaped).
-    fn main(&self) -> Option<Pid> {
-        self.init.or((!self.first_reaped).then_some(self.first))
-    }
-
-    /// Whether that process has ended (it stays a zombie for `exit_note` to reap).
-    fn has_exited(&self) -> bool {
-        self.main().is_some_and(|pid| {
-            let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
-            matches!(
-                waitid(Id::Pid(pid), flags),
-                Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..))
-            )
-        })
-    }
-
     fn kill_and_reap(&mut self, ch: &Channel) {
         let _ = kill(self.first, Signal::SIGKILL);
         if let Some(init) = self.init {
@@ -128,20 +111,33 @@ impl Tracked {
     }
 }
 
-/// Answers the process's requests until it is ready. When it dies on the way — the channel
-/// closes under a send or a receive, or a step of ours fails on its /proc files because it is
-/// gone (an OOM kill while berth writes its id maps) — the error says how it ended.
+/// Answers the process's requests until it is ready; when it dies on the way (the channel
+/// closes under a send or a receive), gives its last error, or says how it ended.
 fn follow(p: &Placement, ch: &Channel, track: &mut Tracked) -> Result<Option<OwnedFd>> {
     converse(p, ch, track).map_err(|e| {
-        if e.is::<Closed>() || track.has_exited() {
-            anyhow!(
-                "container process exited during set-up{}",
-                exit_note(p, track)
-            )
-        } else {
-            e
-        }
+        Closed::explain(e, || {
+            last_words(ch, track).unwrap_or_else(|| {
+                format!(
+                    "container process exited during set-up{}",
+                    exit_note(p, track)
+                )
+            })
+        })
     })
+}
+
+/// The error the process sent before it went, when a send of ours found it gone with that
+/// message still unread here (it fails, and exits, without waiting for us). A late init pid is
+/// recorded on the way, for `kill_and_reap`.
+fn last_words(ch: &Channel, track: &mut Tracked) -> Option<String> {
+    while let Ok(Some((msg, _))) = ch.recv::<ChildMsg>() {
+        match msg {
+            ChildMsg::Error(text) => return Some(text),
+            ChildMsg::InitPid(pid) => track.init = Some(Pid::from_raw(pid)),
+            _ => {}
+        }
+    }
+    None
 }
 
 fn converse(p: &Placement, ch: &Channel, track: &mut Tracked) -> Result<Option<OwnedFd>> {
@@ -208,12 +204,16 @@ fn write_maps(p: &Placement, pid: Pid) -> Result<()> {
     )
 }
 
-/// How the process that closed the channel ended (reaping it).
+/// How the process that closed the channel ended: the forked init if there is one, else the clone.
 fn exit_note(p: &Placement, track: &mut Tracked) -> String {
-    let Some(pid) = track.main() else {
-        return String::new();
+    let pid = match track.init {
+        Some(init) => init,
+        None if !track.first_reaped => {
+            track.first_reaped = true;
+            track.first
+        }
+        None => return String::new(),
     };
-    track.first_reaped |= pid == track.first;
     match waitpid(pid, None) {
         Ok(WaitStatus::Exited(_, code)) => format!(" (exit status {code})"),
         Ok(WaitStatus::Signaled(_, Signal::SIGKILL, _)) if p.cgroup.oom_kills() > 0 => {

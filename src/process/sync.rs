@@ -149,9 +149,9 @@ impl Channel {
                     }
                     break (m.bytes, fd);
                 }
-                Err(Errno::EINTR) => continue,
-                // The other side died with a message of ours unread: closed all the same.
-                Err(Errno::ECONNRESET) => return Ok(None),
+                // ECONNRESET: the other side went with a message of ours unread. The kernel
+                // reports that once, ahead of what it sent before going: read on.
+                Err(Errno::EINTR | Errno::ECONNRESET) => continue,
                 Err(e) => return Err(e).context("receive on sync socket"),
             }
         };
@@ -204,6 +204,23 @@ mod tests {
         assert!(fd.is_some());
         drop(a);
         assert!(b.recv::<ChildMsg>().unwrap().is_none());
+    }
+
+    #[test]
+    fn last_words_survive_a_peer_that_left_ours_unread() {
+        // The child fails before reading Go, says why, and exits: the kernel flags ECONNRESET on
+        // our side, but what it said must still come through, then the end.
+        let (parent, child) = Channel::pair().unwrap();
+        parent.send(&ParentMsg::Go).unwrap();
+        child
+            .send(&ChildMsg::Error("join cgroup: gone".into()))
+            .unwrap();
+        drop(child);
+        match parent.recv::<ChildMsg>().unwrap() {
+            Some((ChildMsg::Error(text), _)) => assert_eq!(text, "join cgroup: gone"),
+            other => panic!("{other:?}"),
+        }
+        assert!(parent.recv::<ChildMsg>().unwrap().is_none());
     }
 
     #[test]
