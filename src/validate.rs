@@ -9,6 +9,7 @@ use std::path::Path;
 use anyhow::{anyhow, Result};
 use oci_spec::runtime::{Linux, LinuxNamespaceType, Mount, Process, Spec};
 
+use crate::linux::affinity::ExecAffinity;
 use crate::linux::apparmor;
 use crate::linux::mempolicy::MemPolicy;
 use crate::linux::mount::MountOptions;
@@ -115,6 +116,7 @@ fn check_process(p: &Process) -> Result<()> {
         }
     }
     check_security(p)?;
+    ExecAffinity::from_spec(p).map_err(|e| anyhow!("config.json: {e:#}"))?;
     for (i, env) in p.env().iter().flatten().enumerate() {
         if !env.contains('=') {
             return Err(invalid(

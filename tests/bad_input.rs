@@ -453,6 +453,19 @@ fn apparmor_profile_the_host_cannot_apply() {
 }
 
 #[test]
+fn exec_cpu_affinity_that_is_no_cpu_list() {
+    let env = Env::new("bad-affinity");
+    let mut cfg = env.config(&["true"]);
+    cfg["process"]["execCPUAffinity"] = json!({ "final": "3-1" });
+    config_fails(
+        &env,
+        "b33",
+        &cfg,
+        &["process.execCPUAffinity.final", "\"3-1\"", "ends before"],
+    );
+}
+
+#[test]
 fn memory_policy_the_kernel_would_refuse() {
     let env = Env::new("bad-mempolicy");
     let mut cfg = env.config(&["true"]);

@@ -758,6 +758,70 @@ fn exec_lsm_labels_the_host_cannot_apply_fail_cleanly() {
     env.assert_gone("l1");
 }
 
+/// `berth args…` pinned to CPU 0 by taskset, as a pinned containerd would start it.
+fn berth_on_cpu0(env: &Env, args: &[&str]) -> Run {
+    let mut cmd = std::process::Command::new("taskset");
+    cmd.args(["-c", "0", common::BERTH, "--root"])
+        .arg(&env.root)
+        .args(args)
+        .stdin(Stdio::null());
+    common::capture(&mut cmd, &env.dir)
+}
+
+/// The Cpus_allowed_list line of a /proc/…/status.
+fn cpus_allowed(status: &str) -> String {
+    let line = status.lines().find(|l| l.starts_with("Cpus_allowed_list:"));
+    line.and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn cpu_affinity_resets_in_the_cgroup_and_exec_cpu_affinity_applies() {
+    // runc's rules: a pinned caller does not pin the container — its processes get every CPU
+    // their cgroup allows — and an exec'd process gets execCPUAffinity.final once in the cgroup.
+    let online = fs::read_to_string("/sys/devices/system/cpu/online").unwrap();
+    let online = online.trim();
+    if online == "0" {
+        eprintln!("SKIP cpu affinity: one CPU");
+        return;
+    }
+    let env = Env::new("exec-affinity");
+    let bundle = env.write_bundle("a1", &env.config(&["sleep", "1000"]));
+    berth_on_cpu0(
+        &env,
+        &["run", "-d", "--bundle", bundle.to_str().unwrap(), "a1"],
+    )
+    .ok();
+    let init = env.state("a1")["pid"].as_i64().unwrap();
+    let status = fs::read_to_string(format!("/proc/{init}/status")).unwrap();
+    assert_eq!(cpus_allowed(&status), online, "the init");
+    let grep = ["grep", "Cpus_allowed_list", "/proc/self/status"];
+    let mut all = vec!["exec", "a1"];
+    all.extend(grep);
+    assert_eq!(cpus_allowed(berth_on_cpu0(&env, &all).ok()), online, "exec");
+
+    let file = env.dir.join("process.json");
+    let mut process = env.config(&grep)["process"].clone();
+    process["execCPUAffinity"] = json!({ "initial": "0", "final": "1" });
+    fs::write(&file, process.to_string()).unwrap();
+    let out = berth_on_cpu0(&env, &["exec", "--process", file.to_str().unwrap(), "a1"]);
+    assert_eq!(cpus_allowed(out.ok()), "1", "execCPUAffinity.final");
+
+    // A CPU the host does not have: named, and nothing is left running.
+    process["execCPUAffinity"] = json!({ "final": "1023" });
+    fs::write(&file, process.to_string()).unwrap();
+    let out = exec_opts(&env, &["--process", file.to_str().unwrap()], "a1", &[]);
+    assert!(
+        out.failed().contains("process.execCPUAffinity.final"),
+        "{out:?}"
+    );
+    let ps = env.berth(&["ps", "--format", "json", "a1"]);
+    assert_eq!(serde_json::from_str::<Vec<i64>>(ps.ok()).unwrap(), [init]);
+    env.berth(&["delete", "--force", "a1"]).ok();
+    env.assert_gone("a1");
+}
+
 #[test]
 fn exec_into_a_stopped_or_missing_container_fails_cleanly() {
     let env = Env::new("exec-stopped");

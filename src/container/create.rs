@@ -193,6 +193,8 @@ fn build(
         linux: Some(linux),
         runtime_hooks: Some(&runtime_hooks),
         seccomp_agent: seccomp_agent.as_ref().map(|f| f as _),
+        // execCPUAffinity is not for the init: it gets every CPU its cgroup allows.
+        final_cpus: None,
     };
     let mut spawned = spawn::spawn(&placement, |ch| init::setup_and_exec(&cfg, ch))?;
     drop(cfg);

@@ -12,6 +12,7 @@ use oci_spec::runtime::{LinuxNamespaceType, Process};
 
 use crate::cgroups::SubCgroups;
 use crate::container::{live, open_init, seccomp_agent, write_pid_file};
+use crate::linux::affinity::{self, ExecAffinity};
 use crate::linux::namespaces::clone_flag;
 use crate::linux::tty;
 use crate::process::spawn::{self, Placement};
@@ -99,12 +100,17 @@ pub fn exec(root: &Root, opts: ExecOptions) -> Result<i32> {
         Some(subs) => Cow::Owned(state.cgroup.with_sub_cgroups(subs)?),
         None => Cow::Borrowed(&state.cgroup),
     };
+    let affinity = ExecAffinity::from_spec(process)?;
+    if let Some(cpus) = &affinity.initial {
+        affinity::set_initial(cpus)?;
+    }
     let placement = Placement {
         clone_flags: CloneFlags::empty(),
         cgroup: &cgroup,
         linux: None,
         runtime_hooks: None,
         seccomp_agent: seccomp_agent.as_ref().map(|f| f as _),
+        final_cpus: affinity.final_cpus.as_ref(),
     };
     let sigfd = if opts.detach {
         None

@@ -5,6 +5,8 @@ use anyhow::{Context, Result};
 use nix::errno::Errno;
 use oci_spec::runtime::{LinuxMemoryPolicy, MemoryPolicyFlagType, MemoryPolicyModeType};
 
+use crate::linux::idlist;
+
 // include/uapi/linux/mempolicy.h
 const MPOL_DEFAULT: libc::c_int = 0;
 const MPOL_PREFERRED: libc::c_int = 1;
@@ -71,8 +73,8 @@ impl MemPolicy {
     /// Checks what the kernel would otherwise reject with a bare EINVAL; the error names the
     /// field of `linux.memoryPolicy` at fault and what is wrong with it.
     pub fn from_spec(p: &LinuxMemoryPolicy) -> Result<Self, Invalid> {
-        let nodes =
-            parse_nodes(p.nodes().as_deref().unwrap_or("")).map_err(|e| invalid("nodes", e))?;
+        let nodes = idlist::parse(p.nodes().as_deref().unwrap_or(""), MAX_NODES, "node")
+            .map_err(|e| invalid("nodes", e))?;
         let mode = match p.mode() {
             MemoryPolicyModeType::MpolDefault => MPOL_DEFAULT,
             MemoryPolicyModeType::MpolPreferred => MPOL_PREFERRED,
@@ -152,29 +154,6 @@ impl MemPolicy {
     }
 }
 
-/// A node list as cpusets write it: "0-3,7" (spaces around numbers are allowed).
-fn parse_nodes(s: &str) -> Result<Vec<u32>, String> {
-    let mut nodes = Vec::new();
-    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let number = |n: &str| {
-            n.trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|&n| n < MAX_NODES)
-                .ok_or_else(|| format!("{part:?} is not a node number below {MAX_NODES}"))
-        };
-        let (first, last) = match part.split_once('-') {
-            Some((a, b)) => (number(a)?, number(b)?),
-            None => (number(part)?, number(part)?),
-        };
-        if first > last {
-            return Err(format!("{part:?} is a range that ends before it starts"));
-        }
-        nodes.extend(first..=last);
-    }
-    Ok(nodes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,10 +183,7 @@ mod tests {
         let p = policy("MPOL_BIND", Some("0-2, 5,64"), &[]).unwrap();
         assert_eq!(p.mode, MPOL_BIND);
         assert_eq!(p.mask, [0b100111, 1]);
-        assert_eq!(parse_nodes(" , ").unwrap(), Vec::<u32>::new());
-        assert!(parse_nodes("2-1").unwrap_err().contains("ends before"));
-        assert!(parse_nodes("x").unwrap_err().contains("\"x\""));
-        assert!(parse_nodes("1024").is_err());
+        assert!(policy("MPOL_BIND", Some("1024"), &[]).is_err());
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! One module per kernel facility the container is built from.
 
+pub mod affinity;
 pub mod apparmor;
 pub mod capabilities;
 pub mod copyup;
 pub mod devices;
+pub mod idlist;
 pub mod mempolicy;
 pub mod mount;
 pub mod namespaces;

@@ -6,13 +6,14 @@ use std::fs::File;
 use std::os::fd::{AsFd, OwnedFd};
 
 use anyhow::{anyhow, Context, Result};
-use nix::sched::CloneFlags;
+use nix::sched::{CloneFlags, CpuSet};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 use oci_spec::runtime::Linux;
 
 use crate::cgroups::CgroupPaths;
+use crate::linux::affinity;
 use crate::linux::namespaces::write_time_offsets;
 use crate::linux::netdev;
 use crate::linux::sys;
@@ -31,6 +32,9 @@ pub struct Placement<'a> {
     pub runtime_hooks: Option<&'a dyn Fn(Pid) -> Result<()>>,
     /// Hands the seccomp notify listener of the process `pid` to the seccomp agent.
     pub seccomp_agent: Option<&'a dyn Fn(Pid, OwnedFd) -> Result<()>>,
+    /// The CPUs the process runs on once in its cgroup (`execCPUAffinity.final`); every CPU
+    /// the cgroup allows when None.
+    pub final_cpus: Option<&'a CpuSet>,
 }
 
 /// A process that finished its set-up and waits for `exec` or `wait_for_start`.
@@ -59,6 +63,7 @@ pub fn spawn(p: &Placement, child: impl FnOnce(&Channel) -> Result<Infallible>) 
         drop(parent);
         launch::child_main(child_end, |ch| {
             p.cgroup.join_v1()?;
+            affinity::settle(p.final_cpus)?;
             child(ch)
         })
     };
