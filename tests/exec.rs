@@ -782,10 +782,16 @@ fn cpu_affinity_resets_in_the_cgroup_and_exec_cpu_affinity_applies() {
     // their cgroup allows — and an exec'd process gets execCPUAffinity.final once in the cgroup.
     let online = fs::read_to_string("/sys/devices/system/cpu/online").unwrap();
     let online = online.trim();
-    if online == "0" {
+    // An online CPU other than 0 (the list reads like "0-3" or "0,2-5").
+    let mut cpus = online.split(',').flat_map(|part| {
+        let (first, last) = part.split_once('-').unwrap_or((part, part));
+        first.parse::<u32>().unwrap()..=last.parse().unwrap()
+    });
+    let Some(other) = cpus.find(|&c| c != 0) else {
         eprintln!("SKIP cpu affinity: one CPU");
         return;
-    }
+    };
+    let other = other.to_string();
     let env = Env::new("exec-affinity");
     let bundle = env.write_bundle("a1", &env.config(&["sleep", "1000"]));
     berth_on_cpu0(
@@ -803,10 +809,10 @@ fn cpu_affinity_resets_in_the_cgroup_and_exec_cpu_affinity_applies() {
 
     let file = env.dir.join("process.json");
     let mut process = env.config(&grep)["process"].clone();
-    process["execCPUAffinity"] = json!({ "initial": "0", "final": "1" });
+    process["execCPUAffinity"] = json!({ "initial": "0", "final": other });
     fs::write(&file, process.to_string()).unwrap();
     let out = berth_on_cpu0(&env, &["exec", "--process", file.to_str().unwrap(), "a1"]);
-    assert_eq!(cpus_allowed(out.ok()), "1", "execCPUAffinity.final");
+    assert_eq!(cpus_allowed(out.ok()), other, "execCPUAffinity.final");
 
     // A CPU the host does not have: named, and nothing is left running.
     process["execCPUAffinity"] = json!({ "final": "1023" });
