@@ -632,8 +632,7 @@ fn a_container_starts_under_a_512_kib_memory_limit() {
     assert!(out.failed().contains("memory"), "{out:?}");
     env.assert_gone("m2");
 
-    // In a user namespace berth writes the id maps while the process may already be dead: the
-    // error is still the OOM kill, not the failed write.
+    // The same in a user namespace, where berth writes the id maps before it sends anything.
     let out = env.sh("m3", "true", |c| {
         set_resources(c, json!({"memory": {"limit": 64 * 1024}}));
         common::with_user_namespace(c, 100000, 100000);
