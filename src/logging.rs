@@ -1,10 +1,14 @@
 //! Log lines in runc's (logrus') shapes. containerd reads `--log` with `--log-format json` and shows
 //! its user the `msg` of the last `"level":"error"` line, so every error reaches that file as one line.
+//! Without `--log` the lines go to stderr, as runc's do: `time="…" level=error msg="…"`, which
+//! harnesses grep for "error".
 
+use std::borrow::Cow;
 use std::fmt::Display;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::SystemTime;
@@ -29,28 +33,42 @@ struct Logger {
 }
 
 static LOGGER: OnceLock<Logger> = OnceLock::new();
+/// What is used until `init`: text lines on stderr, no debug.
+static DEFAULT: Logger = Logger {
+    file: None,
+    format: LogFormat::Text,
+    debug: false,
+};
 /// Set in a forked container process: its copy of the log fd may already be closed or reused.
 static SILENCED: AtomicBool = AtomicBool::new(false);
 
+/// Sets up logging from the global flags. A log file that cannot be opened is an error, and the
+/// lines (that error's first) go to stderr in the requested format, as with runc.
 pub fn init(opts: &GlobalOpts) -> Result<()> {
-    let file = match &opts.log {
-        Some(path) => Some(
-            OpenOptions::new()
-                .create(true)
-                .append(true)
-                .mode(0o644)
-                .custom_flags(libc::O_CLOEXEC)
-                .open(path)
-                .with_context(|| format!("open log file {}", path.display()))?,
-        ),
-        None => None,
+    let (file, opened) = match opts.log.as_deref().map(open_log).transpose() {
+        Ok(file) => (file, Ok(())),
+        Err(e) => (None, Err(e)),
     };
     let _ = LOGGER.set(Logger {
         file,
         format: opts.log_format,
         debug: opts.debug,
     });
-    Ok(())
+    opened
+}
+
+fn open_log(path: &Path) -> Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o644)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(path)
+        .with_context(|| format!("open log file {}", path.display()))
+}
+
+fn logger() -> &'static Logger {
+    LOGGER.get().unwrap_or(&DEFAULT)
 }
 
 /// Called first thing in a forked child: from then on this process never writes a log line.
@@ -58,8 +76,9 @@ pub fn silence() {
     SILENCED.store(true, Ordering::Relaxed);
 }
 
+/// A debug line (`--debug`). Pass `format_args!(…)`: nothing is formatted when debug is off.
 pub fn debug(msg: impl Display) {
-    if LOGGER.get().is_some_and(|l| l.debug) {
+    if logger().debug {
         emit("debug", &msg.to_string());
     }
 }
@@ -68,13 +87,21 @@ pub fn warn(msg: impl Display) {
     emit("warning", &msg.to_string());
 }
 
-/// Reports the error that ends the command: one line in the log file (if any) and one on stderr.
+/// Reports the error that ends the command, as runc's `fatal` does: one error line in the log
+/// (stderr without `--log`); with `--log`, stderr gets the bare message too.
 pub fn fatal(err: &anyhow::Error) {
     let msg = one_line(err);
     emit("error", &msg);
-    if LOGGER.get().is_some_and(|l| l.file.is_some()) {
-        eprintln!("berth: {msg}");
+    if logger().file.is_some() {
+        eprintln!("{msg}");
     }
+}
+
+/// The last error of a container process that berth is no longer there to report (it waited
+/// for `start`): an error line in text form on the container's own stderr.
+pub fn container_error(msg: &str) {
+    let line = format_line(LogFormat::Text, "error", msg, SystemTime::now());
+    let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
 /// An anyhow chain as `outer: inner: root cause` on a single line.
@@ -86,20 +113,13 @@ fn emit(level: &str, msg: &str) {
     if SILENCED.load(Ordering::Relaxed) {
         return;
     }
-    let Some(logger) = LOGGER.get() else {
-        eprintln!("berth: {msg}");
-        return;
-    };
-    let Some(mut file) = logger.file.as_ref() else {
-        match level {
-            "error" => eprintln!("berth: {msg}"),
-            _ => eprintln!("berth: {level}: {msg}"),
-        }
-        return;
-    };
+    let logger = logger();
     let line = format_line(logger.format, level, msg, SystemTime::now());
     // One write per line so concurrent writers (shim, several berth calls) never interleave.
-    let _ = file.write_all(line.as_bytes());
+    let _ = match logger.file.as_ref() {
+        Some(mut file) => file.write_all(line.as_bytes()),
+        None => std::io::stderr().write_all(line.as_bytes()),
+    };
 }
 
 fn format_line(format: LogFormat, level: &str, msg: &str, now: SystemTime) -> String {
@@ -111,7 +131,21 @@ fn format_line(format: LogFormat, level: &str, msg: &str, now: SystemTime) -> St
             quote(msg),
             quote(&time)
         ),
-        LogFormat::Text => format!("time={} level={level} msg={}\n", quote(&time), quote(msg)),
+        LogFormat::Text => format!(
+            "time={} level={level} msg={}\n",
+            text_value(&time),
+            text_value(msg)
+        ),
+    }
+}
+
+/// A value in logrus' text format: bare when it is one word of `[A-Za-z0-9-._/@^+]`, else quoted.
+fn text_value(s: &str) -> Cow<'_, str> {
+    let bare = |c: char| c.is_ascii_alphanumeric() || "-._/@^+".contains(c);
+    if s.chars().all(bare) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(quote(s))
     }
 }
 
@@ -138,5 +172,17 @@ mod tests {
             text,
             "time=\"2026-11-25T08:00:00Z\" level=warning msg=\"a b\"\n"
         );
+    }
+
+    #[test]
+    fn text_values_are_quoted_as_logrus_quotes_them() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_593_600);
+        let line = |msg| format_line(LogFormat::Text, "debug", msg, t);
+        assert!(line("started").ends_with(" level=debug msg=started\n"));
+        assert!(line("a/b-c_d.e@f^g+h").ends_with(" msg=a/b-c_d.e@f^g+h\n"));
+        assert!(line("").ends_with(" msg=\n"));
+        assert!(line("container \"x\" does not exist")
+            .ends_with(" msg=\"container \\\"x\\\" does not exist\"\n"));
+        assert!(line("pid=1").ends_with(" msg=\"pid=1\"\n"));
     }
 }

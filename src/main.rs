@@ -20,7 +20,7 @@ fn main() {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = cli::parse();
     if let Err(err) = logging::init(&cli.global) {
-        eprintln!("berth: {err:#}");
+        logging::fatal(&err);
         std::process::exit(1);
     }
     let code = match cli::dispatch(cli) {

@@ -34,8 +34,7 @@ fn spec_version(env: &Env) -> String {
     let out = raw(env, &["--version"]);
     out.ok()
         .lines()
-        .nth(1)
-        .and_then(|l| l.strip_prefix("spec: "))
+        .find_map(|l| l.strip_prefix("spec: "))
         .expect("a spec line")
         .to_owned()
 }
@@ -129,19 +128,33 @@ fn rfc3339_parser_self_check() {
     }
 }
 
+/// runc's three lines, which docker (parseRuntimeVersion: "version" and "commit:") and podman
+/// read; nothing more, since berth links no libseccomp.
 #[test]
-fn version_prints_the_berth_and_spec_versions() {
+fn version_prints_the_berth_commit_and_spec_versions() {
     let env = Env::new("cli-version");
+    let head = Command::new("git")
+        .args(["-C", env!("CARGO_MANIFEST_DIR"), "rev-parse", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8(o.stdout).unwrap().trim().to_owned());
     for flag in ["--version", "-v"] {
         let out = raw(&env, &[flag]);
         let text = out.ok();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 2, "{text:?}");
+        assert_eq!(lines.len(), 3, "{text:?}");
         assert_eq!(
             lines[0],
             format!("berth version {}", env!("CARGO_PKG_VERSION"))
         );
-        let spec = lines[1].strip_prefix("spec: ").expect(lines[1]);
+        let commit = lines[1].strip_prefix("commit: ").expect(lines[1]);
+        match &head {
+            // Built from this checkout: the commit it was built at.
+            Some(head) => assert_eq!(commit, head),
+            None => assert_eq!(commit, "unknown"),
+        }
+        let spec = lines[2].strip_prefix("spec: ").expect(lines[2]);
         let parts: Vec<&str> = spec.split('.').collect();
         assert_eq!(parts.len(), 3, "{spec}");
         assert_eq!(parts[0], "1", "{spec}");
@@ -226,7 +239,10 @@ fn go_style_single_dash_flags() {
             "nosuch",
         ],
     );
-    assert!(failed.failed().contains("does not exist"), "{failed:?}");
+    assert!(
+        failed.failed_plain().contains("does not exist"),
+        "{failed:?}"
+    );
     let line: Value = serde_json::from_str(fs::read_to_string(&log).unwrap().trim()).unwrap();
     assert_eq!(line["level"], "error");
 
@@ -380,7 +396,7 @@ fn json_log_lines_are_logrus_shaped() {
     let env = Env::new("cli-log-json");
     let log = env.dir.join("log.json");
     let out = env.berth(&["--log", s(&log), "--log-format", "json", "state", "x"]);
-    let err = out.failed();
+    let err = out.failed_plain();
     assert!(err.contains("container \"x\" does not exist"), "{err}");
     let line = only_line(&log);
     let v: Value = serde_json::from_str(&line).unwrap();
@@ -408,7 +424,7 @@ fn json_log_lines_are_logrus_shaped() {
         s(&bundle),
         "l1",
     ]);
-    let err = out.failed().to_owned();
+    let err = out.failed_plain().to_owned();
     assert!(err.contains("nonexistent-program"), "{err}");
     let text = fs::read_to_string(&log).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -418,7 +434,7 @@ fn json_log_lines_are_logrus_shaped() {
     let msg = last["msg"].as_str().unwrap();
     assert!(msg.contains("nonexistent-program"), "{msg}");
     assert!(msg.contains("$PATH"), "{msg}");
-    assert!(err.ends_with(msg), "stderr {err:?} and log {msg:?} differ");
+    assert_eq!(err, msg, "stderr and log differ");
     env.assert_gone("l1");
 }
 
@@ -451,7 +467,7 @@ fn text_log_lines_are_logrus_shaped() {
     let env = Env::new("cli-log-text");
     let log = env.dir.join("log.txt");
     let out = env.berth(&["--log", s(&log), "--log-format", "text", "kill", "y"]);
-    let err = out.failed();
+    let err = out.failed_plain();
     assert!(err.contains("container \"y\" does not exist"), "{err}");
     let line = only_line(&log);
     let rest = line.strip_prefix("time=\"").expect(&line);
@@ -463,12 +479,218 @@ fn text_log_lines_are_logrus_shaped() {
     );
     // The default format is text.
     let log2 = env.dir.join("log2.txt");
-    env.berth(&["--log", s(&log2), "start", "y"]).failed();
+    env.berth(&["--log", s(&log2), "start", "y"]).failed_plain();
     assert!(
         only_line(&log2).contains(" level=error msg=\"container \\\"y\\\" does not exist\""),
         "{}",
         only_line(&log2)
     );
+}
+
+#[test]
+fn errors_on_stderr_are_logrus_lines_as_runcs() {
+    // Without --log, runc's errors are logrus lines on stderr; harnesses grep them for "error".
+    let env = Env::new("cli-stderr");
+    let out = env.berth(&["state", "nosuch"]);
+    let line = out.stderr.trim_end();
+    let rest = line.strip_prefix("time=\"").expect(line);
+    let (time, rest) = rest.split_once('"').unwrap();
+    assert_recent_rfc3339(time);
+    assert_eq!(
+        rest,
+        " level=error msg=\"container \\\"nosuch\\\" does not exist\""
+    );
+    assert_eq!(out.failed(), "container \"nosuch\" does not exist");
+
+    // --log-format without --log: the lines on stderr in that format.
+    let out = env.berth(&["--log-format", "json", "state", "nosuch"]);
+    let v: Value = serde_json::from_str(out.failed_plain()).unwrap();
+    assert_eq!(v["level"], "error", "{v}");
+    assert_eq!(v["msg"], "container \"nosuch\" does not exist", "{v}");
+
+    // A log file that cannot be opened, a usage error: the same form.
+    let out = env.berth(&["--log", "/nonexistent/dir/log", "state", "nosuch"]);
+    assert!(out.failed().contains("/nonexistent/dir/log"), "{out:?}");
+    let out = env.berth(&["kill"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.failed().contains("<ID>"), "{out:?}");
+    assert!(!env.root.exists());
+}
+
+#[test]
+fn an_error_after_start_reaches_the_containers_stderr_as_an_error_line() {
+    // The init fails at its exec, after `create` has returned: only the container's own stderr
+    // can tell, in the form berth's own errors take there.
+    let env = Env::new("cli-late-error");
+    let rootfs = env.copy_rootfs();
+    fs::write(rootfs.join("script"), "#!/nonexistent/interpreter\n").unwrap();
+    fs::set_permissions(
+        rootfs.join("script"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let mut cfg = env.config(&["/script"]);
+    cfg["root"]["path"] = json!(rootfs);
+    let bundle = env.write_bundle("e1", &cfg);
+    let container_stderr = env.dir.join("e1.stderr");
+    let created = env
+        .berth_cmd(&["create", "--bundle", s(&bundle), "e1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(&container_stderr).unwrap())
+        .status()
+        .unwrap();
+    assert!(created.success());
+    env.berth(&["start", "e1"]).ok();
+    eventually("e1 to stop", || env.status("e1") == "stopped");
+    let text = fs::read_to_string(&container_stderr).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text:?}");
+    let msg = common::error_message(text.trim_end()).expect(&text);
+    assert!(msg.contains("exec /script: ENOENT"), "{msg}");
+    env.berth(&["delete", "e1"]).ok();
+    env.assert_gone("e1");
+}
+
+#[test]
+fn debug_lines_name_the_bundle_and_the_pids() {
+    let env = Env::new("cli-debug");
+    let bundle = env.write_bundle("d1", &env.config(&["sleep", "1000"]));
+    let debug_lines = |run: &Run| -> Vec<String> {
+        run.stderr
+            .lines()
+            .map(|l| {
+                let rest = l.strip_prefix("time=\"").expect(l);
+                let (time, rest) = rest.split_once('"').unwrap();
+                assert_recent_rfc3339(time);
+                let msg = rest.strip_prefix(" level=debug msg=").expect(l);
+                serde_json::from_str::<String>(msg).expect(l)
+            })
+            .collect()
+    };
+    // Without --log: logrus text lines on stderr.
+    let run = env.berth(&["--debug", "run", "-d", "--bundle", s(&bundle), "d1"]);
+    run.ok();
+    let init = env.state("d1")["pid"].as_i64().unwrap();
+    assert_eq!(
+        debug_lines(&run),
+        [
+            format!("container d1: bundle {}", s(&bundle)),
+            format!("container d1: init is pid {init}"),
+        ]
+    );
+    let pid_file = env.dir.join("exec.pid");
+    let exec = env.berth(&["--debug", "exec", "--pid-file", s(&pid_file), "d1", "true"]);
+    exec.ok();
+    let pid = fs::read_to_string(&pid_file).unwrap();
+    assert_eq!(
+        debug_lines(&exec),
+        [
+            format!("container d1: exec'd process is pid {pid}"),
+            format!("process {pid} exited with status 0"),
+        ]
+    );
+
+    // A signal berth forwards to the process it runs in the foreground.
+    let stderr = env.dir.join("forward.stderr");
+    fs::remove_file(&pid_file).unwrap();
+    let mut child = env
+        .berth_cmd(&[
+            "--debug",
+            "exec",
+            "--pid-file",
+            s(&pid_file),
+            "d1",
+            "sleep",
+            "100",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(&stderr).unwrap())
+        .spawn()
+        .unwrap();
+    eventually("the exec'd sleep", || pid_file.exists());
+    let pid = fs::read_to_string(&pid_file).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(143));
+    let forwarded = Run {
+        code: 143,
+        stdout: String::new(),
+        stderr: fs::read_to_string(&stderr).unwrap(),
+    };
+    assert_eq!(
+        debug_lines(&forwarded)[1..],
+        [
+            "sending signal to process SIGTERM".to_owned(),
+            format!("process {pid} exited with status 143"),
+        ]
+    );
+
+    // With --log the lines go to the file (JSON for containerd) and stderr stays empty; without
+    // --debug there are none.
+    let log = env.dir.join("debug.json");
+    let exec = env.berth(&[
+        "--debug",
+        "--log",
+        s(&log),
+        "--log-format",
+        "json",
+        "exec",
+        "d1",
+        "true",
+    ]);
+    exec.ok();
+    assert_eq!(exec.stderr, "");
+    let text = fs::read_to_string(&log).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines.iter().all(|l| l["level"] == "debug"), "{text}");
+    assert!(
+        lines[0]["msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("container d1: exec'd process is pid "),
+        "{text}"
+    );
+    let quiet = env.berth(&["exec", "d1", "true"]);
+    quiet.ok();
+    assert_eq!(quiet.stderr, "");
+    env.berth(&["delete", "--force", "d1"]).ok();
+    env.assert_gone("d1");
+}
+
+#[test]
+fn help_for_each_command_and_no_help_topic_for_unknown_ones() {
+    let env = Env::new("cli-help-topics");
+    for cmd in [
+        "create", "start", "run", "state", "list", "kill", "delete", "spec", "exec", "features",
+        "pause", "resume", "update", "events", "ps",
+    ] {
+        for args in [["help", cmd], [cmd, "-h"], [cmd, "--help"]] {
+            let out = raw(&env, &args);
+            let text = out.ok();
+            assert!(
+                text.lines()
+                    .any(|l| l.starts_with(&format!("Usage: berth {cmd}"))),
+                "{args:?}: {text}"
+            );
+            assert_eq!(out.stderr, "", "{args:?}");
+        }
+    }
+    // runc's (urfave/cli's) answer for a command it does not have, and its exit status 3.
+    for args in [&["help", "foo"][..], &["foo"], &["foo", "-h"]] {
+        let out = raw(&env, args);
+        assert_eq!(out.code, 3, "{args:?}: {out:?}");
+        assert_eq!(out.failed(), "No help topic for 'foo'", "{args:?}");
+        assert_eq!(out.stdout, "", "{args:?}");
+    }
+    assert!(!env.root.exists());
 }
 
 #[test]

@@ -125,6 +125,7 @@ enum Command {
 
 /// Parses argv, accepting Go's flag forms as runc does. A usage error is one line on stderr and,
 /// like every error, a line in `--log` (all that containerd shows its user); it exits 1, as runc.
+/// An unknown command (`berth foo`, `berth help foo`) exits 3 with runc's (urfave/cli's) words.
 pub fn parse() -> Cli {
     let cmd = Cli::command();
     let args = normalize_go_flags(&cmd, std::env::args_os().collect());
@@ -135,7 +136,7 @@ pub fn parse() -> Cli {
         },
         Err(e) => e,
     };
-    use clap::error::ErrorKind;
+    use clap::error::{ContextKind, ErrorKind};
     if matches!(
         err.kind(),
         ErrorKind::DisplayHelp
@@ -144,15 +145,29 @@ pub fn parse() -> Cli {
     ) {
         err.exit();
     }
-    let text = err.to_string();
-    let first = text
-        .lines()
-        .next()
-        .unwrap_or("invalid usage")
-        .trim_start_matches("error: ");
+    let (msg, code) = match err.get(ContextKind::InvalidSubcommand) {
+        Some(name) => (format!("No help topic for '{name}'"), 3),
+        None => (format!("{} (see berth --help)", usage_error(&err)), 1),
+    };
     let _ = crate::logging::init(&log_opts(&args));
-    crate::logging::fatal(&anyhow::anyhow!("{first} (see berth --help)"));
-    std::process::exit(1);
+    crate::logging::fatal(&anyhow::anyhow!(msg));
+    std::process::exit(code);
+}
+
+/// clap's error as one line: its first paragraph (the problem and what it names), lines joined.
+fn usage_error(err: &clap::Error) -> String {
+    let text = err.to_string();
+    let words: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    let line = words.join(" ");
+    match line.strip_prefix("error: ") {
+        Some(rest) => rest.to_owned(),
+        None if line.is_empty() => "invalid usage".to_owned(),
+        None => line,
+    }
 }
 
 /// `--log` and `--log-format` picked out of arguments that did not parse.
@@ -177,7 +192,9 @@ fn log_opts(args: &[OsString]) -> GlobalOpts {
 
 pub fn dispatch(cli: Cli) -> Result<i32> {
     if cli.version {
+        // runc's lines, which docker and podman read; berth links no libseccomp to report.
         println!("berth version {}", env!("CARGO_PKG_VERSION"));
+        println!("commit: {}", env!("BERTH_COMMIT"));
         println!("spec: {SPEC_VERSION}");
         return Ok(0);
     }

@@ -56,6 +56,11 @@ pub struct Created {
 
 pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
     let bundle = Bundle::load(opts.bundle)?;
+    crate::logging::debug(format_args!(
+        "container {}: bundle {}",
+        opts.id,
+        bundle.dir.display()
+    ));
     let process = bundle.spec.process().as_ref().context("process missing")?;
     let terminal = process.terminal() == Some(true);
     if terminal && opts.console_socket.is_none() && !opts.attached {
@@ -131,7 +136,7 @@ fn build(
         // As runc: an unprivileged user without delegated cgroups runs the container in its own
         // cgroup — when the config asks for no limits that would need one.
         Err(e) if rootless_without_cgroups(&e, &resources) => {
-            crate::logging::debug(format!("rootless: no cgroup of its own ({e:#})"));
+            crate::logging::debug(format_args!("rootless: no cgroup of its own ({e:#})"));
             cgroup.undo_create()?;
             cgroup = CgroupPaths::default();
             *cgroup_out = None;
@@ -209,7 +214,7 @@ fn build(
         return Err(e);
     }
     let pid = spawned.pid;
-    crate::logging::debug(format!("container {} init is pid {pid}", opts.id));
+    crate::logging::debug(format_args!("container {}: init is pid {pid}", opts.id));
     let pty_master = spawned.pty_master.take();
     match opts.mode {
         StartMode::OnStart => spawned.wait_for_start()?,

@@ -126,6 +126,10 @@ pub fn exec(root: &Root, opts: ExecOptions) -> Result<i32> {
         }
     }
     let pid = spawned.pid;
+    crate::logging::debug(format_args!(
+        "container {}: exec'd process is pid {pid}",
+        opts.id
+    ));
     let pty = spawned.pty_master.take();
     spawned.exec()?;
     match sigfd {

@@ -60,6 +60,7 @@ pub fn wait(init: Pid, sigfd: &SignalFd, pty: Option<OwnedFd>) -> Result<i32> {
         }
         if ready[0] {
             if let Some(code) = handle_signals(init, sigfd, pty.as_ref())? {
+                crate::logging::debug(format_args!("process {init} exited with status {code}"));
                 if let Some(master) = &pty {
                     let _ = drain(master.as_fd());
                 }
@@ -91,6 +92,7 @@ fn handle_signals(init: Pid, sigfd: &SignalFd, pty: Option<&OwnedFd>) -> Result<
                 copy_window_size(master.as_fd());
             }
         } else if let Ok(s) = Signal::try_from(sig) {
+            crate::logging::debug(format_args!("sending signal to process {s}"));
             let _ = kill(init, s);
         } else {
             // Real-time signals have no nix Signal; forward them raw.

@@ -29,7 +29,7 @@ pub fn child_main(ch: Channel, body: impl FnOnce(&Channel) -> Result<Infallible>
     let msg = logging::one_line(&err);
     if ch.send(&ChildMsg::Error(msg.clone())).is_err() {
         // berth is gone (the process waited for `start`): the container's stderr is all we have.
-        eprintln!("berth: {msg}");
+        logging::container_error(&msg);
     }
     // SAFETY: leave without unwinding into berth's code or running its exit handlers.
     unsafe { libc::_exit(1) }

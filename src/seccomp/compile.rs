@@ -89,7 +89,7 @@ pub fn compile(profile: &LinuxSeccomp) -> Result<Filter> {
         for name in names.iter() {
             let Some(numbers) = Abi::numbers(name) else {
                 // As runc: a name the build does not know is a syscall this kernel may lack.
-                logging::debug(format!("seccomp: unknown syscall {name:?} skipped"));
+                logging::debug(format_args!("seccomp: unknown syscall {name:?} skipped"));
                 continue;
             };
             for abi in &abis {

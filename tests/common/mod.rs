@@ -53,14 +53,38 @@ impl Run {
         &self.stdout
     }
 
-    /// Asserts failure with a single-line error on stderr and returns it.
+    /// Asserts failure with a single error line on stderr in runc's form (logrus text:
+    /// `time="…" level=error msg=…`) and returns the message.
     #[track_caller]
-    pub fn failed(&self) -> &str {
+    pub fn failed(&self) -> String {
+        let line = self.failed_plain();
+        error_message(line).unwrap_or_else(|| panic!("not a logrus error line: {line:?}"))
+    }
+
+    /// Asserts failure with a single line on stderr and returns it as it is: with `--log`,
+    /// berth (as runc) writes the bare message there.
+    #[track_caller]
+    pub fn failed_plain(&self) -> &str {
         assert_ne!(self.code, 0, "command succeeded unexpectedly: {self:#?}");
         let err = self.stderr.trim_end();
         assert!(!err.is_empty(), "no error message: {self:#?}");
         assert_eq!(err.lines().count(), 1, "error is not one line: {err:?}");
         err
+    }
+}
+
+/// The message of a logrus text line `time="…" level=error msg=…` (quoted or a bare word).
+pub fn error_message(line: &str) -> Option<String> {
+    let rest = line.strip_prefix("time=\"")?;
+    let (time, rest) = rest.split_once('"')?;
+    if !time.ends_with('Z') || time.len() != "2026-11-25T08:00:00Z".len() {
+        return None;
+    }
+    let msg = rest.strip_prefix(" level=error msg=")?;
+    if msg.starts_with('"') {
+        serde_json::from_str(msg).ok()
+    } else {
+        Some(msg.to_owned())
     }
 }
 
