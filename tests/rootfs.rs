@@ -1026,6 +1026,50 @@ fn mounts_over_proc_are_limited_to_the_allowed_files() {
     );
 }
 
+#[test]
+fn proc_and_sysfs_are_mounted_only_on_ordinary_directories() {
+    // runc's rule (CVE-2019-19921) and words, which its tests match: a /proc or /sys of the
+    // image that is a symlink — even one to a directory inside the image — or a file is refused.
+    let env = Env::new("rootfs-proc-symlink");
+    let rootfs = env.copy_rootfs();
+    let cases = [
+        ("l1", "proc", "/tmp", 0, "a symlink"),
+        ("l2", "proc", "/nonexistent", 0, "a symlink"),
+        ("l3", "sys", "/tmp", 5, "a symlink"),
+        ("l4", "proc", "", 0, "not a directory"),
+    ];
+    for (id, dir, link, index, what) in cases {
+        let path = rootfs.join(dir);
+        fs::remove_dir(&path).unwrap();
+        if link.is_empty() {
+            fs::write(&path, "").unwrap();
+        } else {
+            std::os::unix::fs::symlink(link, &path).unwrap();
+        }
+        let out = env.sh(id, "true", |c| use_rootfs(c, &rootfs));
+        let err = out.failed();
+        let typ = if dir == "proc" { "proc" } else { "sysfs" };
+        assert!(err.contains(&format!("mounts[{index}] /{dir}: ")), "{err}");
+        assert!(
+            err.contains(&format!(
+                "filesystem \"{typ}\" must be mounted on ordinary directory ({what} in the rootfs)"
+            )),
+            "{err}"
+        );
+        fs::remove_file(&path).unwrap();
+        fs::create_dir(&path).unwrap();
+    }
+    // A missing mount point is made.
+    fs::remove_dir(rootfs.join("proc")).unwrap();
+    let out = env.sh("l5", "grep -c ^Pid: /proc/self/status", |c| {
+        use_rootfs(c, &rootfs)
+    });
+    assert_eq!(out.ok(), "1\n");
+    assert!(rootfs.join("proc").is_dir());
+    assert_eq!(names(&rootfs.join("tmp")), Vec::<String>::new());
+    assert_clean(&env, &["l1", "l2", "l3", "l4", "l5"]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // root, rootfsPropagation, maskedPaths, readonlyPaths
 

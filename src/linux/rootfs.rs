@@ -174,7 +174,11 @@ impl Rootfs<'_> {
         if copyup_readonly {
             flags &= !libc::MOUNT_ATTR_RDONLY;
         }
-        let target = ensure_in_root(root, dest, Kind::Dir)?;
+        let target = if matches!(typ, "proc" | "sysfs") {
+            ordinary_directory(root, dest, typ)?
+        } else {
+            ensure_in_root(root, dest, Kind::Dir)?
+        };
         let lower = if opts.tmpcopyup {
             Some(open_in_root(root, dest, OFlag::O_DIRECTORY | OFlag::O_RDONLY).context("open")?)
         } else {
@@ -264,6 +268,28 @@ fn check_proc_destination(root: BorrowedFd, dest: &Path) -> Result<()> {
         bail!("mounting over {} is not allowed", resolved.display());
     }
     Ok(())
+}
+
+/// The mount point of a proc or sysfs mount: a directory of the image, made if missing, never
+/// reached through a final symlink nor a file (CVE-2019-19921) — runc's rule and words. The
+/// handle checked is the one mounted on.
+fn ordinary_directory(root: BorrowedFd, dest: &Path, typ: &str) -> Result<OwnedFd> {
+    let nofollow = OFlag::O_PATH | OFlag::O_NOFOLLOW;
+    if let Err(Errno::ENOENT) = open_in_root(root, dest, nofollow) {
+        ensure_in_root(root, dest, Kind::Dir)?;
+    }
+    let target = open_in_root(root, dest, nofollow).context("open")?;
+    let st = fstat(target.as_fd()).context("stat")?;
+    let kind = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
+    if kind != SFlag::S_IFDIR {
+        let what = if kind == SFlag::S_IFLNK {
+            "a symlink"
+        } else {
+            "not a directory"
+        };
+        bail!("filesystem {typ:?} must be mounted on ordinary directory ({what} in the rootfs)");
+    }
+    Ok(target)
 }
 
 /// The path of `fd` inside the rootfs `root` (both handles in the current mount namespace).
