@@ -43,7 +43,7 @@ impl CgroupPaths {
         if self.unified_host {
             check_v2_only(r)?;
         } else if r.unified().as_ref().is_some_and(|u| !u.is_empty()) && self.v2_dir().is_none() {
-            bail!("linux.resources.unified: this host has no cgroup2 hierarchy");
+            bail!("linux.resources.unified: invalid configuration: cannot use unified on cgroup v1 (this host has no cgroup2 hierarchy)");
         }
         if let Some(m) = r.memory() {
             if m.kernel().is_some() || m.kernel_tcp().is_some() {

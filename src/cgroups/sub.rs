@@ -53,7 +53,7 @@ fn below(path: &str) -> Result<PathBuf> {
             Component::Normal(name) => out.push(name),
             Component::RootDir | Component::CurDir => {}
             Component::ParentDir | Component::Prefix(_) => {
-                bail!("--cgroup {path:?}: not a sub-cgroup path (\"..\" is not allowed)")
+                bail!("--cgroup: {path} is not a sub cgroup path (\"..\" is not allowed)")
             }
         }
     }

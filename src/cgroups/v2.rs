@@ -101,7 +101,7 @@ pub fn apply(
         ebpf::apply(handle.as_fd(), policy).context("linux.resources.devices")?;
     }
     for (key, value) in r.unified().iter().flatten() {
-        unified(&path, &have, key, value)?;
+        unified(&path, &have, pure, key, value)?;
     }
     Ok(())
 }
@@ -220,7 +220,9 @@ fn io(path: &Path, b: Option<&LinuxBlockIo>) -> Result<()> {
 }
 
 /// One `unified` key: a plain file of the cgroup, whose controller must be available (runc's checks).
-fn unified(path: &Path, have: &[String], key: &str, value: &str) -> Result<()> {
+/// On a v1 host only the controllers of its cgroup2 mount can take one; for the others, runc's
+/// words: any `unified` is an "invalid configuration" on cgroup v1 there.
+fn unified(path: &Path, have: &[String], pure: bool, key: &str, value: &str) -> Result<()> {
     let field = format!("linux.resources.unified[{key:?}]");
     if key.contains('/') || key.starts_with('.') {
         bail!("{field}: must be a file name of the cgroup");
@@ -229,6 +231,9 @@ fn unified(path: &Path, have: &[String], key: &str, value: &str) -> Result<()> {
         bail!("{field}: must be CONTROLLER.PARAMETER");
     };
     if ctrl != "cgroup" && !have.iter().any(|c| c == ctrl) {
+        if !pure {
+            bail!("{field}: invalid configuration: controller {ctrl:?} is not on this cgroup v1 host's cgroup2 hierarchy");
+        }
         bail!("{field}: controller {ctrl:?} is not available here");
     }
     if !path.join(key).exists() {
