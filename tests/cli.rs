@@ -501,6 +501,16 @@ fn errors_on_stderr_are_logrus_lines_as_runcs() {
         " level=error msg=\"container \\\"nosuch\\\" does not exist\""
     );
     assert_eq!(out.failed(), "container \"nosuch\" does not exist");
+    // Warnings are level=warning lines.
+    let out = env.berth(&["update", "--kernel-memory", "1", "nosuch"]);
+    assert_ne!(out.code, 0, "{out:?}");
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{out:?}");
+    assert!(
+        lines[0].contains(" level=warning msg=\"--kernel-memory and --kernel-memory-tcp"),
+        "{out:?}"
+    );
+    assert!(lines[1].contains(" level=error msg="), "{out:?}");
 
     // --log-format without --log: the lines on stderr in that format.
     let out = env.berth(&["--log-format", "json", "state", "nosuch"]);
