@@ -402,10 +402,15 @@ fn a_hook_past_its_timeout_is_killed_and_create_fails() {
     let env = Env::new("hooks-timeout");
     let pid_file = env.dir.join("hook.pid");
     let mut cfg = env.config(&["sleep", "1000"]);
+    // What a create costs on this machine without the hook (seconds in an emulated VM).
+    let began = Instant::now();
+    env.create("t0", &cfg).ok();
+    let create = began.elapsed();
+    env.berth(&["delete", "--force", "t0"]).ok();
     cfg["hooks"] = json!({
         "createRuntime": [{
             "path": "/bin/sh",
-            "args": ["sh", "-c", format!("echo $$ > {}; exec sleep 10", pid_file.display())],
+            "args": ["sh", "-c", format!("echo $$ > {}; exec sleep 60", pid_file.display())],
             "timeout": 1
         }]
     });
@@ -413,9 +418,10 @@ fn a_hook_past_its_timeout_is_killed_and_create_fails() {
     let res = env.create("t1", &cfg);
     let took = began.elapsed();
     let err = res.failed();
+    // Killed at its timeout, far from the 60 s it would sleep.
     assert!(
-        took < Duration::from_millis(2500),
-        "create took {took:?} with a 1 s hook timeout"
+        took < Duration::from_secs(2) + 2 * create,
+        "create took {took:?} with a 1 s hook timeout (and {create:?} without the hook)"
     );
     assert!(took >= Duration::from_secs(1), "create took {took:?}");
     assert!(

@@ -60,7 +60,13 @@ fn parse_mountinfo(text: &str) -> Vec<Mnt> {
                 fields: pre[6..].iter().map(|s| s.to_string()).collect(),
                 fstype: post[0].to_owned(),
                 source: post[1].to_owned(),
-                sopts: post[2].to_owned(),
+                // tmpfs shows inode64 where the kernel is built with TMPFS_INODE64 (Debian's
+                // 6.1 in the cgroup v2 VMs) and not elsewhere: not an option berth sets.
+                sopts: post[2]
+                    .split(',')
+                    .filter(|o| *o != "inode64")
+                    .collect::<Vec<_>>()
+                    .join(","),
             }
         })
         .collect()
@@ -324,16 +330,35 @@ fn base_config_mounts_have_their_types_and_options() {
             "rw",
             "/",
         ),
-        (
-            "/sys/fs/cgroup",
-            "tmpfs",
-            "cgroup",
-            "ro,nosuid,nodev,noexec,relatime",
-            "rw,mode=755",
-            "/sys",
-        ),
     ];
+    // /sys/fs/cgroup: a tmpfs holding the hierarchies, or on a pure v2 host a bind of the
+    // container's cgroup (without a cgroup namespace), which shows the host mount's source.
+    let host_cgroup = at(&host_mountinfo(), "/sys/fs/cgroup").clone();
+    let cgroup = if host_unified() {
+        (
+            host_cgroup.fstype.as_str(),
+            host_cgroup.source.as_str(),
+            host_cgroup.sopts.as_str(),
+        )
+    } else {
+        ("tmpfs", "cgroup", "rw,mode=755")
+    };
+    let expected = expected.into_iter().chain([(
+        "/sys/fs/cgroup",
+        cgroup.0,
+        cgroup.1,
+        "ro,nosuid,nodev,noexec,relatime",
+        cgroup.2,
+        "/sys",
+    )]);
     for (point, fstype, source, opts, sopts, parent) in expected {
+        // What each mount shows of its filesystem: all of it, but the container's own
+        // cgroup where that is bound from the host's cgroup2.
+        let fs_root = if point == "/sys/fs/cgroup" && host_unified() {
+            env.cgroup_path("base")
+        } else {
+            "/".to_owned()
+        };
         let m = at(&mounts, point);
         assert_eq!(
             (
@@ -346,7 +371,7 @@ fn base_config_mounts_have_their_types_and_options() {
             "{m:?}"
         );
         assert_eq!(m.parent, at(&mounts, parent).id, "parent of {point}");
-        assert_eq!(m.root, "/", "{m:?}");
+        assert_eq!(m.root, fs_root, "{m:?}");
     }
     // strictatime on /dev shows as the absence of relatime/noatime; mode=1777 of /dev/shm is
     // the tmpfs default, which mountinfo leaves out.
@@ -357,33 +382,60 @@ fn base_config_mounts_have_their_types_and_options() {
     assert_clean(&env, &["base"]);
 }
 
-/// The host's cgroup hierarchies, by the name of their mount point: (fstype, superblock options).
+/// The host's cgroup hierarchies, by the name of their mount point below /sys/fs/cgroup:
+/// (fstype, superblock options). A pure v2 host has one, named "": /sys/fs/cgroup itself.
 fn host_cgroup_hierarchies() -> BTreeMap<String, (String, String)> {
     host_mountinfo()
         .into_iter()
         .filter(|m| m.fstype == "cgroup" || m.fstype == "cgroup2")
         .filter_map(|m| {
-            let name = m.point.strip_prefix("/sys/fs/cgroup/")?.to_owned();
-            Some((name, (m.fstype, m.sopts)))
+            let name = match m.point.strip_prefix("/sys/fs/cgroup")? {
+                "" => "",
+                rest => rest.strip_prefix('/')?,
+            };
+            Some((name.to_owned(), (m.fstype, m.sopts)))
         })
         .collect()
 }
 
+/// Whether the host's /sys/fs/cgroup is itself the cgroup2 hierarchy (as in the cgroup v2 VMs).
+fn host_unified() -> bool {
+    host_cgroup_hierarchies().contains_key("")
+}
+
+/// Where the container's cgroup of `controller` shows inside: its directory of the v1
+/// hierarchy, or /sys/fs/cgroup itself on a pure v2 host.
+fn cgroup_dir_inside(controller: &str) -> String {
+    if host_unified() {
+        "/sys/fs/cgroup".to_owned()
+    } else {
+        format!("/sys/fs/cgroup/{controller}")
+    }
+}
+
 /// Checks the container's /sys/fs/cgroup: one read-only mount per host hierarchy, each
-/// showing `root`; returns nothing, panics on a difference.
+/// showing `root` (on a v1 or hybrid host inside a tmpfs, on a pure v2 host the one cgroup2
+/// mount, topmost on /sys/fs/cgroup); returns nothing, panics on a difference.
 #[track_caller]
 fn assert_cgroup_mounts(mounts: &[Mnt], root: &str) {
-    let tmpfs = at(mounts, "/sys/fs/cgroup");
-    let inside: BTreeMap<String, (String, String)> = mounts
-        .iter()
-        .filter_map(|m| {
-            let name = m.point.strip_prefix("/sys/fs/cgroup/")?.to_owned();
-            assert_eq!(m.parent, tmpfs.id, "{m:?}");
-            assert_eq!(m.opts, "ro,nosuid,nodev,noexec,relatime", "{m:?}");
-            assert_eq!(m.root, root, "{m:?}");
-            Some((name, (m.fstype.clone(), m.sopts.clone())))
-        })
-        .collect();
+    let top = at(mounts, "/sys/fs/cgroup");
+    let check = |m: &Mnt| {
+        assert_eq!(m.opts, "ro,nosuid,nodev,noexec,relatime", "{m:?}");
+        assert_eq!(m.root, root, "{m:?}");
+        (m.fstype.clone(), m.sopts.clone())
+    };
+    let inside: BTreeMap<String, (String, String)> = if host_unified() {
+        BTreeMap::from([(String::new(), check(top))])
+    } else {
+        mounts
+            .iter()
+            .filter_map(|m| {
+                let name = m.point.strip_prefix("/sys/fs/cgroup/")?.to_owned();
+                assert_eq!(m.parent, top.id, "{m:?}");
+                Some((name, check(m)))
+            })
+            .collect()
+    };
     let host = host_cgroup_hierarchies();
     assert!(!host.is_empty());
     assert_eq!(inside, host);
@@ -392,11 +444,12 @@ fn assert_cgroup_mounts(mounts: &[Mnt], root: &str) {
 #[test]
 fn cgroup_hierarchies_are_the_containers_own_cgroups_without_cgroupns() {
     let env = Env::new("rootfs-cgroup-nons");
+    let pids = cgroup_dir_inside("pids");
     let out = env.sh(
         "cg1",
         &format!(
-            "{MOUNTINFO}head -1 /sys/fs/cgroup/pids/cgroup.procs; \
-             mkdir /sys/fs/cgroup/pids/x 2>&1; mkdir /sys/fs/cgroup/x 2>&1; \
+            "{MOUNTINFO}head -1 {pids}/cgroup.procs; \
+             mkdir {pids}/x 2>&1; mkdir /sys/fs/cgroup/x 2>&1; \
              echo --; cat /proc/self/cgroup"
         ),
         |_| {},
@@ -407,8 +460,10 @@ fn cgroup_hierarchies_are_the_containers_own_cgroups_without_cgroupns() {
     // The bound directory is the container's cgroup: its init (pid 1 inside) is in it.
     assert_eq!(
         s[1],
-        "1\nmkdir: can't create directory '/sys/fs/cgroup/pids/x': Read-only file system\n\
-         mkdir: can't create directory '/sys/fs/cgroup/x': Read-only file system\n"
+        format!(
+            "1\nmkdir: can't create directory '{pids}/x': Read-only file system\n\
+             mkdir: can't create directory '/sys/fs/cgroup/x': Read-only file system\n"
+        )
     );
     for line in s[2].lines() {
         assert!(
@@ -424,7 +479,10 @@ fn cgroup_hierarchies_show_their_root_with_cgroupns() {
     let env = Env::new("rootfs-cgroup-ns");
     let out = env.sh(
         "cg2",
-        &format!("{MOUNTINFO}cat /proc/self/cgroup; head -1 /sys/fs/cgroup/pids/cgroup.procs"),
+        &format!(
+            "{MOUNTINFO}cat /proc/self/cgroup; head -1 {}/cgroup.procs",
+            cgroup_dir_inside("pids")
+        ),
         |c| add_namespace(c, "cgroup"),
     );
     let s = sections(out.ok());
@@ -1282,7 +1340,16 @@ fn read_only_dev_still_gets_its_devices() {
 #[test]
 fn linux_devices_are_created_with_their_mode_and_owner() {
     let env = Env::new("rootfs-linux-devices");
-    let fuse = Path::new("/dev/fuse").exists();
+    // Whether this kernel has a driver behind c 10:229: a node of it opens (the open loads the
+    // fuse module where it is one and not loaded yet, as the container's open will; the host's
+    // /dev/fuse appears only then).
+    let probe = env.dir.join("fuse-probe");
+    mknod(&probe, 10, 229);
+    let fuse = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&probe)
+        .is_ok();
     let out = env.sh(
         "ldev",
         &format!(
@@ -1419,7 +1486,8 @@ fn sysfs_is_bound_from_the_host_in_a_user_namespace_without_netns() {
     let out = env.sh(
         "usys",
         &format!(
-            "{MOUNTINFO}touch /sys/x 2>&1; ls /sys/fs/cgroup | wc -l; readlink /proc/1/ns/net"
+            "{MOUNTINFO}touch /sys/x 2>&1; head -1 {}/cgroup.procs; readlink /proc/1/ns/net",
+            cgroup_dir_inside("pids")
         ),
         |c| {
             identity_userns(c);
@@ -1434,8 +1502,7 @@ fn sysfs_is_bound_from_the_host_in_a_user_namespace_without_netns() {
     assert_eq!(
         s[1],
         format!(
-            "touch: /sys/x: Read-only file system\n{}\n{}\n",
-            host_cgroup_hierarchies().len(),
+            "touch: /sys/x: Read-only file system\n1\n{}\n",
             host_net.display()
         )
     );

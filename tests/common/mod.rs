@@ -1,5 +1,6 @@
 //! Shared harness for the container tests: each test gets its own state root, bundle
-//! directories and cgroup parent (/berth-test/<test>.<pid>), and everything is removed on drop.
+//! directories and cgroup parent (/berth-test/<test>.<pid>, see `tests_cgroup`), and everything
+//! is removed on drop.
 #![allow(dead_code)]
 
 use std::fs;
@@ -105,7 +106,7 @@ impl Env {
             name: name.to_owned(),
             root: dir.join("state"),
             dir,
-            cgroup_parent: format!("/berth-test/{unique}"),
+            cgroup_parent: format!("{}/{unique}", tests_cgroup()),
         }
     }
 
@@ -276,10 +277,17 @@ impl Drop for Env {
         for m in cgroup_mounts() {
             let parent = m.join(self.cgroup_parent.trim_start_matches('/'));
             remove_cgroup_tree(&parent);
-            let _ = fs::remove_dir(m.join("berth-test"));
+            let _ = fs::remove_dir(m.join(tests_cgroup().trim_start_matches('/')));
         }
         let _ = fs::remove_dir_all(&self.dir);
     }
+}
+
+/// The cgroup the tests' own parents go under: /berth-test, or BERTH_TEST_CGROUP where the host's
+/// manager owns the rest of the tree (the systemd VM delegates a subtree to its job: see
+/// integration/cgroupv2/guest-run).
+pub fn tests_cgroup() -> String {
+    std::env::var("BERTH_TEST_CGROUP").unwrap_or_else(|_| "/berth-test".to_owned())
 }
 
 /// Runs `cmd` to completion with its output through files in `dir`, not pipes: a created or
