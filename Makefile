@@ -9,7 +9,7 @@ BERTH      := $(TARGET_DIR)/release/berth
 BUSYBOX    := /bin/busybox
 BENCH_ARGS ?=
 
-.PHONY: all build fixture run test test-image test-integration test-cgroupv2 lint clean bench bench-image bench-seccomp hot-symbols
+.PHONY: all build fixture run test test-image test-integration test-cgroupv2 test-systemd lint clean bench bench-image bench-seccomp hot-symbols
 
 all: build
 
@@ -65,21 +65,35 @@ bench-image:
 test-integration: build fixture
 	BATS_TEST_TIMEOUT=300 timeout -k 30 1200 bats integration/containerd integration/podman </dev/null
 
-# cgroup v2 tests in a QEMU VM (the host is hybrid v1): builds the test binaries here, then runs
-# integration/cgroupv2/smoke, integration/cgroupv2/apparmor (the guest kernel has AppArmor on;
-# apparmor_parser comes from the host's apparmor package) and every cgroups-* test binary inside the VM. The binaries are
-# taken from cargo's own list, so stale ones left in deps/ by older builds are not run.
+# Every suite of tests/ in a QEMU VM whose kernel mounts pure cgroup v2 (the host is hybrid v1):
+# the test binaries are built here and taken from cargo's own list (stale ones left in deps/ by
+# older builds are not run), then integration/cgroupv2/run-tests runs, in the guest, its smoke and
+# AppArmor checks (the guest kernel has AppArmor on; apparmor_parser comes from the host's apparmor
+# package) and each binary — against the release berth (`make build`, what ships; 3x faster than
+# the debug build under emulation), shown in the guest where the suites expect the debug one.
+# $(1) is the VM profile: cgroupv2 (no manager) or systemd (PID 1). VM_TESTS_TIMEOUT bounds the VM.
 VM         := integration/cgroupv2
+VM_TESTS_TIMEOUT ?= 3000
+run_vm_tests = mkdir -p $(TARGET_DIR) && \
+	$(CARGO) test -p berth --no-run --test '*' --message-format=json-render-diagnostics > $(TARGET_DIR)/vm-tests.json && \
+	$(VM)/build-vm && \
+	tests=$$(sed -n '/"kind":\["test"\]/s/.*"executable":"\([^"]*\)".*/\1/p' $(TARGET_DIR)/vm-tests.json) && \
+	VM_PROFILE=$(1) VM_TIMEOUT=$(VM_TESTS_TIMEOUT) BERTH=$(BERTH) TESTS_BERTH=$(TARGET_DIR)/debug/berth \
+	VM_TESTS="$$tests" VM_BIND="$(TARGET_DIR)" VM_ENV="BERTH TESTS_BERTH VM_TESTS CI RUST_BACKTRACE $$VM_ENV" \
+	$(VM)/run-in-vm $(VM)/run-tests
 
-test-cgroupv2: fixture
+test-cgroupv2: build fixture
 	@command -v apparmor_parser >/dev/null || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends apparmor; }
-	mkdir -p $(TARGET_DIR)
-	$(CARGO) test --no-run --test '*' --message-format=json-render-diagnostics > $(TARGET_DIR)/cgroupv2-build.json
-	$(VM)/build-vm
-	tests=$$(sed -n 's/.*"executable":"\([^"]*\/cgroups-[^"/]*\)".*/\1/p' $(TARGET_DIR)/cgroupv2-build.json); \
-	BERTH=$(TARGET_DIR)/debug/berth CGROUPV2_TESTS="$$tests" VM_BIND="$(TARGET_DIR)" \
-	VM_ENV="BERTH CGROUPV2_TESTS RUST_BACKTRACE $$VM_ENV" $(VM)/run-in-vm $(VM)/run-tests
+	$(call run_vm_tests,cgroupv2)
+
+# The same in a VM that boots the host's systemd as PID 1 (its system bus up): the job runs in a
+# unit whose cgroup systemd delegates, and the tests make their cgroups there.
+test-systemd: build fixture
+	@command -v apparmor_parser >/dev/null && [ -x /lib/systemd/systemd ] && command -v dbus-daemon >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		apparmor systemd dbus; }
+	$(call run_vm_tests,systemd)
 
 # What seccomp costs: compiling and installing berth's default profile, and a filtered syscall.
 bench-seccomp:
