@@ -910,6 +910,113 @@ fn exec_of_a_missing_program_fails_with_one_line() {
     env.assert_gone("m1");
 }
 
+/// The container's processes, as `berth ps` lists them.
+fn container_pids(env: &Env, id: &str) -> Vec<i32> {
+    serde_json::from_str(env.berth(&["ps", "--format", "json", id]).ok()).unwrap()
+}
+
+#[test]
+fn exec_failures_of_berths_own_exit_255_the_process_its_status() {
+    // runc's "exec [exit codes]": 255 is exec's own failure (as with ssh), anything else the
+    // process's; a command line that does not parse is a usage error, 1.
+    let env = Env::new("exec-codes");
+    let init = start(
+        &env,
+        "c1",
+        &config_with_tmp(&env, "touch /tmp/ready; exec sleep 1000"),
+    );
+    assert_eq!(exec(&env, "c1", &["false"]).code, 1);
+    assert_eq!(exec_sh(&env, "c1", "exit 42").code, 42);
+    assert_eq!(exec_sh(&env, "c1", "exit 255").code, 255);
+    let own_failures: [(&[&str], &[&str], &str); 5] = [
+        (
+            &["--pid-file", "/non-existent/directory/pid"],
+            &["true"],
+            "pid file",
+        ),
+        (&[], &["no-such-binary"], "no-such-binary"),
+        (&["--cwd", "/no/such/dir"], &["true"], "/no/such/dir"),
+        (&["--user", "nobody"], &["true"], "--user"),
+        (&[], &[], "no command"),
+    ];
+    for (opts, command, words) in own_failures {
+        let out = exec_opts(&env, opts, "c1", command);
+        let err = out.failed();
+        assert_eq!(out.code, 255, "{opts:?} {command:?}: {out:?}");
+        assert!(err.contains("exec failed") && err.contains(words), "{err}");
+    }
+    let unknown = exec(&env, "no_such_container", &["true"]);
+    assert_eq!(unknown.code, 255, "{unknown:?}");
+    assert!(unknown.failed().contains("does not exist"), "{unknown:?}");
+    let usage = exec_opts(&env, &["--no-such-flag"], "c1", &["true"]);
+    assert_eq!(usage.code, 1, "{usage:?}");
+    assert!(usage.failed().contains("--no-such-flag"), "{usage:?}");
+    // None of them left a process behind.
+    assert_eq!(container_pids(&env, "c1"), [init]);
+
+    env.berth(&["pause", "c1"]).ok();
+    let paused = exec(&env, "c1", &["true"]);
+    assert_eq!(paused.code, 255, "{paused:?}");
+    assert!(
+        paused
+            .failed()
+            .contains("cannot exec in a paused container"),
+        "{paused:?}"
+    );
+    env.berth(&["resume", "c1"]).ok();
+
+    env.berth(&["kill", "c1", "KILL"]).ok();
+    eventually("the container to stop", || env.status("c1") == "stopped");
+    let stopped = exec(&env, "c1", &["true"]);
+    assert_eq!(stopped.code, 255, "{stopped:?}");
+    assert!(stopped.failed().contains("not running"), "{stopped:?}");
+    env.berth(&["delete", "c1"]).ok();
+    env.assert_gone("c1");
+}
+
+#[test]
+fn exec_process_file_takes_runcs_defaults_for_what_it_leaves_out() {
+    let env = Env::new("exec-process-defaults");
+    start(
+        &env,
+        "q1",
+        &config_with_tmp(&env, "touch /tmp/ready; exec sleep 1000"),
+    );
+    // No user (uid 0, gid 0), env (only the HOME of /etc/passwd), capabilities (the container's)
+    // or rlimits (the container's RLIMIT_NOFILE of 1024, not berth's own): what runc's Go decoder
+    // and exec make of them.
+    let script = "id -u; id -g; grep -E '^Cap(Prm|Eff|Bnd)' /proc/self/status; ulimit -Hn; \
+                  tr '\\0' '\\n' < /proc/$$/environ; echo end";
+    let caps = format!(
+        "{:016x}",
+        capabilities(&["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"])
+    );
+    let want =
+        format!("0\n0\nCapPrm:\t{caps}\nCapEff:\t{caps}\nCapBnd:\t{caps}\n1024\nHOME=/root\nend\n");
+    let file = env.dir.join("process.json");
+    for process in [
+        json!({ "args": ["/bin/sh", "-c", script], "cwd": "/" }),
+        json!({ "args": ["/bin/sh", "-c", script], "cwd": "/", "user": null, "env": null }),
+    ] {
+        fs::write(&file, process.to_string()).unwrap();
+        let out = exec_opts(&env, &["--process", file.to_str().unwrap()], "q1", &[]);
+        assert_eq!(out.ok(), want, "{process}");
+    }
+    // cwd and args are what runc requires: their absence is named, with exec's own status.
+    for (process, field) in [
+        (json!({ "args": ["true"] }), "cwd"),
+        (json!({ "cwd": "/" }), "no command"),
+    ] {
+        fs::write(&file, process.to_string()).unwrap();
+        let out = exec_opts(&env, &["-p", file.to_str().unwrap()], "q1", &[]);
+        assert_eq!(out.code, 255, "{process}: {out:?}");
+        assert!(out.failed().contains(field), "{process}: {out:?}");
+    }
+    assert_eq!(container_pids(&env, "q1").len(), 1);
+    env.berth(&["delete", "--force", "q1"]).ok();
+    env.assert_gone("q1");
+}
+
 #[test]
 fn kill_signals_the_init_and_kill_all_every_exec_too() {
     let env = Env::new("exec-kill");
