@@ -1580,6 +1580,161 @@ fn update_changes_the_live_limits() {
     env.assert_gone("u");
 }
 
+/// What an unlimited value reads as: v2's "max", or v1's largest limit (the hierarchy root's).
+fn unlimited(loc: &Loc, file: &str) -> String {
+    if loc.v2 {
+        return "max".to_owned();
+    }
+    let mount = hierarchies()
+        .into_iter()
+        .find(|h| loc.host.starts_with(&h.mount))
+        .unwrap()
+        .mount;
+    read(&mount.join(file))
+}
+
+#[test]
+fn update_takes_minus_one_for_unlimited() {
+    // runc's update.go: --memory, --memory-reservation, --memory-swap, --pids-limit and
+    // --cpu-quota take -1 for "no limit"; --memory -1 alone lifts the swap limit too.
+    let env = Env::new("cg-update-unlimited");
+    let (Some(mem), Some(pids), Some(cpu)) = (
+        need(&env, "u", "memory", "memory"),
+        need(&env, "u", "pids", "pids"),
+        need(&env, "u", "cpu", "cpu"),
+    ) else {
+        return;
+    };
+    let v2 = mem.v2;
+    let (limit, soft, swap) = if v2 {
+        ("memory.max", "memory.low", "memory.swap.max")
+    } else {
+        (
+            "memory.limit_in_bytes",
+            "memory.soft_limit_in_bytes",
+            "memory.memsw.limit_in_bytes",
+        )
+    };
+    let mut cfg = env.config(&["sleep", "1000"]);
+    set_resources(
+        &mut cfg,
+        json!({"memory": {"limit": 64 * MIB, "reservation": 32 * MIB}, "pids": {"limit": 20},
+               "cpu": {"quota": 50000, "period": 100000}}),
+    );
+    run_detached(&env, "u", &cfg);
+    let has_swap = mem.file(swap).exists();
+    if has_swap {
+        env.berth(&["update", "--memory", "64m", "--memory-swap", "128m", "u"])
+            .ok();
+        let want = if v2 { 64 * MIB } else { 128 * MIB };
+        assert_eq!(mem.read(swap), want.to_string());
+    } else {
+        skip("cg-update-unlimited: no swap accounting; the swap limit is not checked");
+    }
+
+    env.berth(&["update", "--memory", "-1", "u"]).ok();
+    assert_eq!(mem.read(limit), unlimited(&mem, limit));
+    if has_swap {
+        assert_eq!(mem.read(swap), unlimited(&mem, swap));
+    }
+    env.berth(&["update", "--memory-reservation", "-1", "u"])
+        .ok();
+    assert_eq!(mem.read(soft), unlimited(&mem, soft));
+    if has_swap {
+        env.berth(&["update", "--memory", "64m", "--memory-swap", "128m", "u"])
+            .ok();
+        env.berth(&["update", "--memory-swap", "-1", "u"]).ok();
+        assert_eq!(mem.read(swap), unlimited(&mem, swap));
+        assert_eq!(mem.read(limit), (64 * MIB).to_string());
+    }
+    env.berth(&["update", "--pids-limit", "-1", "u"]).ok();
+    assert_eq!(pids.read("pids.max"), "max");
+    env.berth(&["update", "--cpu-quota", "-1", "u"]).ok();
+    if v2 {
+        assert_eq!(cpu.read("cpu.max"), "max 100000");
+    } else {
+        assert_eq!(cpu.read("cpu.cfs_quota_us"), "-1");
+    }
+    // The other signed flags take -1 as a value too: what the kernel makes of it is its own.
+    for flag in ["--cpu-idle", "--cpu-rt-runtime"] {
+        let out = env.berth(&["update", flag, "-1", "u"]);
+        assert!(
+            !out.stderr.contains("unexpected argument"),
+            "{flag}: {out:?}"
+        );
+    }
+    assert_eq!(env.status("u"), "running");
+    env.berth(&["delete", "--force", "u"]).ok();
+    env.assert_gone("u");
+}
+
+#[test]
+fn update_lowers_the_cpu_period_under_a_pod_limit() {
+    // runc's "update cpu period in a pod cgroup with pod limit set": the kernel checks every
+    // write against the parent's quota, so the period and burst go first and, when refused,
+    // again after the quota (fs/cpu.go); on v2 cpu.max takes both at once.
+    let env = Env::new("cg-update-pod");
+    let Some(cpu) = need(&env, "p", "cpu", "cpu") else {
+        return;
+    };
+    let mut cfg = env.config(&["sleep", "1000"]);
+    set_resources(
+        &mut cfg,
+        json!({"cpu": {"quota": 500000, "period": 1000000}}),
+    );
+    run_detached(&env, "p", &cfg);
+    // The pod: the test's own parent cgroup, limited to half a CPU.
+    let pod = cpu.host.parent().unwrap();
+    if cpu.v2 {
+        fs::write(pod.join("cpu.max"), "50000 100000").unwrap();
+    } else {
+        fs::write(pod.join("cpu.cfs_quota_us"), "50000").unwrap();
+        assert_eq!(read(&pod.join("cpu.cfs_period_us")), "100000");
+        // The limit is in force: 60% of a CPU is refused (v2 caps a child instead).
+        let over = env.berth(&["update", "--cpu-quota", "600000", "p"]);
+        assert!(over.failed().contains("cpu.quota"), "{over:?}");
+    }
+    let quota_period = |q: &str, p: &str| {
+        if cpu.v2 {
+            assert_eq!(cpu.read("cpu.max"), format!("{q} {p}"));
+        } else {
+            assert_eq!(cpu.read("cpu.cfs_quota_us"), q);
+            assert_eq!(cpu.read("cpu.cfs_period_us"), p);
+        }
+    };
+    quota_period("500000", "1000000");
+    // 30% with a tenth of the period: the period alone first would ask for 50 CPUs.
+    env.berth(&[
+        "update",
+        "--cpu-period",
+        "10000",
+        "--cpu-quota",
+        "3000",
+        "p",
+    ])
+    .ok();
+    quota_period("3000", "10000");
+
+    // A burst may not exceed the quota: raising both needs the quota first, lowering both the
+    // burst first.
+    let burst = if cpu.v2 {
+        "cpu.max.burst"
+    } else {
+        "cpu.cfs_burst_us"
+    };
+    env.berth(&["update", "--cpu-quota", "5000", "--cpu-burst", "5000", "p"])
+        .ok();
+    quota_period("5000", "10000");
+    assert_eq!(cpu.read(burst), "5000");
+    env.berth(&["update", "--cpu-quota", "2000", "--cpu-burst", "1000", "p"])
+        .ok();
+    quota_period("2000", "10000");
+    assert_eq!(cpu.read(burst), "1000");
+    assert_eq!(env.status("p"), "running");
+    env.berth(&["delete", "--force", "p"]).ok();
+    env.assert_gone("p");
+}
+
 // ---------------------------------------------------------------------------------------------
 // ps
 
