@@ -1011,6 +1011,14 @@ fn devices_are_denied_unless_allowed() {
             ),
             true,
         ),
+        // Access strings as runc reads them: repeated letters and letters other than r, w, m
+        // are accepted, and a rule for all devices resets whatever its access says.
+        (
+            "runc-access",
+            Some(json!([{"allow": false, "access": "rwa"},
+                        {"allow": true, "type": "c", "major": 1, "minor": 11, "access": "wwa"}])),
+            true,
+        ),
     ];
     for (id, rules, allowed) in cases {
         let edit = |c: &mut Value| {
@@ -1052,6 +1060,9 @@ fn devices_are_denied_unless_allowed() {
         } else {
             show_bpf_program(&env, &created);
         }
+        // update takes them too (and, as runc's, leaves the device rules as they are).
+        let rules = json!({ "devices": rules.clone().unwrap_or_default() }).to_string();
+        berth_stdin(&env, &["update", "-r", "-", &created], &rules).ok();
         env.berth(&["delete", &created]).ok();
         env.assert_gone(&created);
     }
@@ -1177,8 +1188,9 @@ fn resource_mistakes_fail_by_field_and_leave_nothing() {
         ),
         (
             "access",
-            json!({"devices": [{"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rx"}]}),
-            vec!["devices[0].access"],
+            // runc refuses only an empty access (other letters than r, w, m it ignores).
+            json!({"devices": [{"allow": true, "type": "c", "major": 1, "minor": 3, "access": ""}]}),
+            vec!["devices[0].access", "must not be empty"],
         ),
         (
             "weight",
