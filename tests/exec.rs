@@ -982,17 +982,17 @@ fn exec_process_file_takes_runcs_defaults_for_what_it_leaves_out() {
         "q1",
         &config_with_tmp(&env, "touch /tmp/ready; exec sleep 1000"),
     );
-    // No user (uid 0, gid 0), env (only the HOME of /etc/passwd), capabilities (the container's)
-    // or rlimits (the container's RLIMIT_NOFILE of 1024, not berth's own): what runc's Go decoder
-    // and exec make of them.
+    // No user (uid 0, gid 0), env (only the HOME of /etc/passwd), capabilities (the container's),
+    // rlimits (the container's RLIMIT_NOFILE of 1024, not berth's own) or noNewPrivileges (the
+    // container's true): what runc's Go decoder and exec make of them.
     let script = "id -u; id -g; grep -E '^Cap(Prm|Eff|Bnd)' /proc/self/status; ulimit -Hn; \
-                  tr '\\0' '\\n' < /proc/$$/environ; echo end";
+                  grep NoNewPrivs /proc/self/status; tr '\\0' '\\n' < /proc/$$/environ; echo end";
     let caps = format!(
         "{:016x}",
         capabilities(&["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"])
     );
     let want =
-        format!("0\n0\nCapPrm:\t{caps}\nCapEff:\t{caps}\nCapBnd:\t{caps}\n1024\nHOME=/root\nend\n");
+        format!("0\n0\nCapPrm:\t{caps}\nCapEff:\t{caps}\nCapBnd:\t{caps}\n1024\nNoNewPrivs:\t1\nHOME=/root\nend\n");
     let file = env.dir.join("process.json");
     for process in [
         json!({ "args": ["/bin/sh", "-c", script], "cwd": "/" }),

@@ -131,7 +131,7 @@ pub fn exec(root: &Root, opts: ExecOptions) -> Result<i32> {
 }
 
 /// What runc gives a process that does not set it itself: the container's AppArmor profile,
-/// capabilities and rlimits (a process.json may leave them out).
+/// capabilities, rlimits and noNewPrivileges (a process.json may leave them out).
 fn inherit_from_container(process: &mut Process, container: Option<&Process>) {
     let Some(container) = container else { return };
     if process
@@ -146,6 +146,9 @@ fn inherit_from_container(process: &mut Process, container: Option<&Process>) {
     }
     if process.rlimits().as_ref().is_none_or(|r| r.is_empty()) {
         process.set_rlimits(container.rlimits().clone());
+    }
+    if process.no_new_privileges().is_none() {
+        process.set_no_new_privileges(container.no_new_privileges());
     }
 }
 
