@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{Env, Run};
+use common::{skip, Env, Run};
 use serde_json::{json, Value};
 
 const MIB: i64 = 1 << 20;
@@ -136,21 +136,16 @@ fn locate(env: &Env, id: &str, v1: &str, v2: &str) -> Option<Loc> {
     })
 }
 
-/// `locate`, or a printed reason to skip the test.
+/// `locate`, or a skip of the test (key "<test>/controller-<v1>").
 fn need(env: &Env, id: &str, v1: &str, v2: &str) -> Option<Loc> {
     let loc = locate(env, id, v1, v2);
     if loc.is_none() {
-        skip(&format!(
-            "{}: this host has neither a v1 {v1} nor a cgroup2 {v2} controller",
-            env.name
-        ));
+        skip(
+            &format!("{}/controller-{v1}", env.name),
+            &format!("this host has neither a v1 {v1} nor a cgroup2 {v2} controller"),
+        );
     }
     loc
-}
-
-fn skip(why: &str) {
-    eprintln!("SKIP {why}");
-    println!("SKIP {why}");
 }
 
 /// The directory whose cgroup.procs lists every process of the container (what `ps` reads).
@@ -296,45 +291,6 @@ fn counter(p: &Path) -> Option<u64> {
     fs::read_to_string(p).ok()?.trim().parse().ok()
 }
 
-/// "MAJOR:MINOR" of the whole disk a block device (or partition) "MAJOR:MINOR" belongs to.
-fn whole_disk(dev: &str) -> Option<String> {
-    let sys = fs::canonicalize(format!("/sys/dev/block/{dev}")).ok()?;
-    let whole = if sys.join("partition").exists() {
-        sys.parent()?.to_path_buf()
-    } else {
-        sys
-    };
-    Some(read(&whole.join("dev")))
-}
-
-/// The whole disk holding `/` (or the first real disk when / is not on one): (major, minor).
-fn root_disk() -> Option<(u64, u64)> {
-    let mi = fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let root_dev = mi.lines().find_map(|l| {
-        let f: Vec<&str> = l.split(' ').collect();
-        (f.get(4) == Some(&"/")).then(|| f[2].to_owned())
-    });
-    let dev = root_dev.and_then(|d| whole_disk(&d)).or_else(|| {
-        let mut disks: Vec<PathBuf> = fs::read_dir("/sys/block")
-            .ok()?
-            .flatten()
-            .map(|e| e.path())
-            .collect();
-        disks.sort();
-        disks
-            .into_iter()
-            .find(|d| {
-                let n = d.file_name().unwrap().to_string_lossy().into_owned();
-                !["loop", "ram", "zram", "nbd"]
-                    .iter()
-                    .any(|p| n.starts_with(p))
-            })
-            .map(|d| read(&d.join("dev")))
-    })?;
-    let (major, minor) = dev.split_once(':')?;
-    Some((major.parse().ok()?, minor.parse().ok()?))
-}
-
 /// The lines `berth events` prints, read on a thread so the test can wait with a timeout.
 struct Events {
     child: Child,
@@ -433,7 +389,10 @@ fn memory_limits_are_visible_from_host_and_container() {
     if swap {
         memory["swap"] = json!(64 * MIB);
     } else {
-        skip("cg-memory: the kernel does not account swap; memory.swap not checked");
+        skip(
+            "cg-memory/swap",
+            "the kernel does not account swap; memory.swap not checked",
+        );
     }
     if !probe.v2 {
         memory["swappiness"] = json!(10);
@@ -686,7 +645,10 @@ fn cpu_shares_quota_burst_and_cpuset() {
         c["cpus"] = json!("0");
         c["mems"] = json!("0");
     } else {
-        skip("cg-cpu: no cpuset controller; cpu.cpus and cpu.mems not checked");
+        skip(
+            "cg-cpu/cpuset",
+            "no cpuset controller; cpu.cpus and cpu.mems not checked",
+        );
     }
     let resources = json!({ "cpu": c });
     let want: Vec<(&Loc, &str, String)> = if cpu.v2 {
@@ -773,10 +735,8 @@ fn block_io_weight_and_throttles() {
     let Some(loc) = need(&env, "b1", "blkio", "io") else {
         return;
     };
-    let Some((major, minor)) = root_disk() else {
-        skip("cg-blkio: no block device to throttle");
-        return;
-    };
+    let disk = LoopDevice::new(&env.dir.join("disk.img"));
+    let (major, minor) = (disk.major, disk.minor);
     let dev = |rate: u64| json!([{"major": major, "minor": minor, "rate": rate}]);
     let mut resources = json!({"blockIO": {
         "throttleReadBpsDevice": dev(1 << 20),
@@ -815,7 +775,10 @@ fn block_io_weight_and_throttles() {
             };
             want.push((file.to_owned(), shown));
         }
-        None => skip("cg-blkio: this kernel has no blkio/io weight file; weight not checked"),
+        None => skip(
+            "cg-blkio/weight",
+            "this kernel has no blkio/io weight file; weight not checked",
+        ),
     }
     if loc.v2 {
         want.push((
@@ -838,63 +801,75 @@ fn block_io_weight_and_throttles() {
     env.berth(&["delete", "b1"]).ok();
     env.assert_gone("b1");
 
-    // Inside, and enforced: 512 KiB of direct I/O at 1 MiB/s takes about half a second. The
-    // I/O is a write to a file when the test directory is on the throttled disk (a host), else
-    // a read of the disk itself through a node allowed for reading only (the VM's scratch disk).
-    let shared = env.dir.join("shared");
-    fs::create_dir_all(&shared).unwrap();
-    let on_disk = {
-        use std::os::unix::fs::MetadataExt;
-        let dev = fs::metadata(&shared).unwrap().dev();
-        whole_disk(&format!("{}:{}", libc::major(dev), libc::minor(dev))) == Some(d.clone())
-    };
-    let readable = !on_disk && disk_size(&d).is_some_and(|size| size >= 512 * 1024);
-    let io = if on_disk {
-        "dd if=/dev/zero of=/mnt/f bs=64k count=8 oflag=direct"
-    } else {
-        "dd if=/dev/throttled of=/dev/null bs=64k count=8 iflag=direct"
-    };
+    // Inside, and enforced: 512 KiB of direct reads at 1 MiB/s take about half a second, through
+    // a node of the disk the device cgroup allows for reading only.
     let files: Vec<String> = want.iter().map(|(f, _)| loc.inside(f)).collect();
-    let mut script = format!("cat {}", files.join(" "));
-    if on_disk || readable {
-        script.push_str(&format!(
-            "; read a _ < /proc/uptime; {io} 2>/dev/null || exit 9; read b _ < /proc/uptime; echo $a $b"
-        ));
-    } else {
-        skip("cg-blkio: no way to do I/O on the throttled disk here; throughput not checked");
-    }
+    let script = format!(
+        "cat {}; read a _ < /proc/uptime; \
+         dd if=/dev/throttled of=/dev/null bs=64k count=8 iflag=direct 2>/dev/null || exit 9; \
+         read b _ < /proc/uptime; echo $a $b",
+        files.join(" ")
+    );
     let out = env.sh("b2", &script, |c| {
         let mut r = resources.clone();
-        if readable {
-            r["devices"] = json!([deny_all(),
-                {"allow": true, "type": "b", "major": major, "minor": minor, "access": "r"}]);
-            c["linux"]["devices"] = json!([{"path": "/dev/throttled", "type": "b",
-                "major": major, "minor": minor, "fileMode": 0o400, "uid": 0, "gid": 0}]);
-        }
+        r["devices"] = json!([deny_all(),
+            {"allow": true, "type": "b", "major": major, "minor": minor, "access": "r"}]);
+        c["linux"]["devices"] = json!([{"path": "/dev/throttled", "type": "b",
+            "major": major, "minor": minor, "fileMode": 0o400, "uid": 0, "gid": 0}]);
         set_resources(c, r);
         with_cgroupns(c);
-        bind_mnt(c, &shared);
     });
     let text = out.ok();
     let mut got: Vec<&str> = text.lines().collect();
-    let times = (on_disk || readable).then(|| got.pop().unwrap());
+    let times = got.pop().unwrap();
     // A multi-line file (io.max may list a device per line) is compared line by line.
     let expected: Vec<&str> = want.iter().flat_map(|(_, v)| v.lines()).collect();
     assert_eq!(got, expected);
-    if let Some((a, b)) = times.and_then(|t| t.split_once(' ')) {
-        let took = b.parse::<f64>().unwrap() - a.parse::<f64>().unwrap();
-        println!("cg-blkio: 512 KiB of direct I/O took {took:.2} s");
-        assert!(took >= 0.35, "512 KiB at 1 MiB/s took only {took} s");
-    }
+    let (a, b) = times.split_once(' ').unwrap();
+    let took = b.parse::<f64>().unwrap() - a.parse::<f64>().unwrap();
+    println!("cg-blkio: 512 KiB of direct I/O took {took:.2} s");
+    assert!(took >= 0.35, "512 KiB at 1 MiB/s took only {took} s");
     env.assert_gone("b2");
 }
 
-/// The size in bytes of block device "MAJOR:MINOR", if this process can open it for reading.
-fn disk_size(dev: &str) -> Option<u64> {
-    use std::io::{Seek, SeekFrom};
-    let name = fs::canonicalize(format!("/sys/dev/block/{dev}")).ok()?;
-    let mut f = fs::File::open(Path::new("/dev").join(name.file_name()?)).ok()?;
-    f.seek(SeekFrom::End(0)).ok()
+/// A loop device over a 1 MiB file, detached on drop: a block device to throttle whatever
+/// disks the host has (or has not).
+struct LoopDevice {
+    path: String,
+    major: u64,
+    minor: u64,
+}
+
+impl LoopDevice {
+    fn new(backing: &Path) -> LoopDevice {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        fs::File::create(backing)
+            .and_then(|f| f.set_len(MIB as u64))
+            .unwrap();
+        let out = std::process::Command::new("losetup")
+            .args(["--find", "--show"])
+            .arg(backing)
+            .output()
+            .expect("losetup (util-linux)");
+        assert!(out.status.success(), "losetup: {out:?}");
+        let path = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        let meta = fs::metadata(&path).unwrap();
+        assert!(meta.file_type().is_block_device(), "{path}");
+        let rdev = meta.rdev();
+        LoopDevice {
+            major: libc::major(rdev).into(),
+            minor: libc::minor(rdev).into(),
+            path,
+        }
+    }
+}
+
+impl Drop for LoopDevice {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("losetup")
+            .args(["--detach", &self.path])
+            .status();
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -932,7 +907,7 @@ fn hugepage_limits() {
         .or(sizes.first())
         .cloned()
     else {
-        skip("cg-hugetlb: the kernel has no huge page sizes");
+        skip("cg-hugetlb/sizes", "the kernel has no huge page sizes");
         return;
     };
     let limit = 4 * MIB;
@@ -991,7 +966,7 @@ fn devices_are_denied_unless_allowed() {
         match locate(&env, "d", "devices", "devices") {
             Some(l) => Some(l),
             None => {
-                skip("cg-devices: no devices controller");
+                skip("cg-devices/controller-devices", "no devices controller");
                 return;
             }
         }
@@ -1089,7 +1064,8 @@ fn show_bpf_program(env: &Env, id: &str) {
             assert_eq!(programs, 1, "device programs on {}: {text}", dir.display());
         }
         Err(_) => skip(
-            "cg-devices: bpftool is not installed; the eBPF program is checked by behaviour only",
+            "cg-devices/bpftool",
+            "bpftool is not installed; the eBPF program is checked by behaviour only",
         ),
     }
 }
@@ -1101,7 +1077,7 @@ fn show_bpf_program(env: &Env, id: &str) {
 fn unified_keys_are_written_or_refused_by_name() {
     let env = Env::new("cg-unified");
     let Some(v2) = hierarchies().into_iter().find(|h| h.v2) else {
-        skip("cg-unified: no cgroup2 hierarchy");
+        skip("cg-unified/cgroup2", "no cgroup2 hierarchy");
         return;
     };
     // A key the host's cgroup2 hierarchy can take: memory.high on v2, a hugetlb file on a
@@ -1130,7 +1106,10 @@ fn unified_keys_are_written_or_refused_by_name() {
             env.berth(&["delete", "u1"]).ok();
             env.assert_gone("u1");
         }
-        None => skip("cg-unified: the cgroup2 hierarchy has no controller to write a key of"),
+        None => skip(
+            "cg-unified/key",
+            "the cgroup2 hierarchy has no controller to write a key of",
+        ),
     }
 
     // An unknown file of a known controller, a controller nobody has, and (on hybrid hosts)
@@ -1379,7 +1358,10 @@ fn exec_cgroup_runs_in_an_existing_sub_cgroup() {
 
     // Per controller, on a v1 memory hierarchy: only that line moves.
     if host_v2() {
-        skip("exec --cgroup CONTROLLER:PATH: no v1 hierarchies on this host");
+        skip(
+            "exec-subcg/controller-path",
+            "no v1 hierarchies on this host; exec --cgroup CONTROLLER:PATH not checked",
+        );
     } else {
         let inside = cgroup_file_seen_by(&env, "memory:sub");
         let moved: Vec<&str> = inside

@@ -219,7 +219,7 @@ fn bad_profiles_fail_before_anything_is_created() {
 }
 
 /// A static test program built from tests/helpers with gcc, in a directory to bind-mount;
-/// `None` (and the reason printed) where gcc is missing.
+/// `None` (a skip) where gcc or libc6-dev is missing — `make test` installs them.
 fn helper(env: &Env, name: &str, flags: &[&str]) -> Option<PathBuf> {
     let dir = env.dir.join("helpers");
     fs::create_dir_all(&dir).unwrap();
@@ -233,9 +233,12 @@ fn helper(env: &Env, name: &str, flags: &[&str]) -> Option<PathBuf> {
     match built {
         Ok(s) if s.success() => Some(dir),
         other => {
-            eprintln!(
-                "skipped: cannot build {} with gcc -static ({other:?})",
-                source.display()
+            common::skip(
+                "seccomp/gcc-static",
+                &format!(
+                    "cannot build {} with gcc -static ({other:?}): apt-get install gcc libc6-dev",
+                    source.display()
+                ),
             );
             None
         }
@@ -288,7 +291,10 @@ fn x86_syscalls_follow_the_profile() {
         json!(["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]),
     );
     if listed.stdout.starts_with("no i386 entry") {
-        eprintln!("skipped: this kernel runs no i386 code (ia32_emulation off)");
+        common::skip(
+            "seccomp-x86/ia32",
+            "this kernel runs no i386 code (ia32_emulation off)",
+        );
         return;
     }
     assert_eq!(
@@ -374,7 +380,10 @@ fn a_notify_agent_gets_the_listener_and_answers() {
 fn podman_profile(caps: &[&str]) -> Option<Value> {
     const PATH: &str = "/usr/share/containers/seccomp.json";
     let Ok(text) = fs::read_to_string(PATH) else {
-        eprintln!("skipped: no {PATH} (apt-get install golang-github-containers-common)");
+        common::skip(
+            "seccomp-podman/profile",
+            &format!("no {PATH} (apt-get install golang-github-containers-common)"),
+        );
         return None;
     };
     let doc: Value = serde_json::from_str(&text).unwrap();
