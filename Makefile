@@ -13,6 +13,23 @@ BENCH_ARGS ?=
 
 all: build
 
+# Each target installs the Debian packages it needs (a fresh Debian machine has none of the test
+# tools): $(call apt_install,PACKAGE...) installs those not installed yet, with one apt-get.
+apt_install = missing=; for p in $(1); do \
+		dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null | grep -qx installed || missing="$$missing $$p"; \
+	done; [ -z "$$missing" ] || { echo "apt-get install$$missing"; apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; }
+
+# gcc libc6-dev: tests/seccomp.rs's static helpers; golang-github-containers-common: podman's
+# seccomp profile (tests/seccomp.rs); iproute2: tests/net_devices.rs's veth pairs; util-linux:
+# losetup (the blkio throttle test's loop device) and setpriv.
+TEST_PACKAGES        := gcc libc6-dev golang-github-containers-common iproute2 util-linux
+IMAGE_TEST_PACKAGES  := docker-registry apache2-utils openssl
+INTEGRATION_PACKAGES := bats containerd podman golang-github-containers-common python3 util-linux
+# The cgroup v2 VM (integration/cgroupv2/build-vm lists what each is for); apparmor: its AppArmor
+# test loads a profile with apparmor_parser; bpftool: tests/cgroups.rs lists the device program.
+VM_PACKAGES          := qemu-system-x86 linux-image-amd64 cpio kmod python3 busybox-static apparmor bpftool
+
 # The shipped binary: glibc linked statically (no loader, no shared-library pages), relative
 # relocations packed (RELR), and the functions common commands run placed first and together
 # (layout/hot-symbols.txt, see layout/record). `cargo build --release` gives a plain build.
@@ -40,22 +57,25 @@ run: build fixture
 	ln -s ../busybox/rootfs $(DEMO)/rootfs
 	$(BERTH) run --bundle $(DEMO) berth-demo-$$$$
 
-# Unit tests, then the root-only container tests in tests/ (real containers, one at a time per core);
-# tests/net_devices.rs makes veth pairs with iproute2's ip.
+# The unit tests of every workspace crate (berth, berth-image, berth-bench), then berth's root-only
+# container tests in tests/ (real containers, one at a time per core). berth-image's own suites
+# need a registry server and run in test-image. Under CI=true a skipped check fails unless
+# tests/skips-allowed.txt lists it (tests/common/skip.rs).
 test: fixture
-	@command -v ip >/dev/null || { apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2; }
-	$(CARGO) test --bins
-	$(CARGO) test --test '*'
+	@$(call apt_install,$(TEST_PACKAGES))
+	$(CARGO) test --workspace --lib --bins
+	$(CARGO) test -p berth --test '*'
 
-# berth-image against docker-registry on 127.0.0.1 (needs docker-registry, apache2-utils and openssl
-# installed; CI does that): registry round trips, crafted layers, and a bundle run under berth.
+# berth-image against docker-registry on 127.0.0.1 (htpasswd from apache2-utils, tokens signed
+# by openssl): registry round trips, crafted layers, and a bundle run under berth.
 test-image: fixture
+	@$(call apt_install,$(IMAGE_TEST_PACKAGES))
 	$(CARGO) build -p berth
 	$(CARGO) test -p berth-image
 
 # pull+unpack of a multi-layer image from a local registry: berth-image vs skopeo+umoci vs tar -x.
 bench-image:
+	@$(call apt_install,docker-registry skopeo umoci hyperfine python3)
 	bench/image/run
 
 # Real clients drive the release build: containerd's runc v2 shim (ctr), and podman with conmon —
@@ -63,6 +83,7 @@ bench-image:
 # caller's is: with fd 0 closed, ctr takes the first FIFO it opens for its stdin and eats the
 # container's output. Each test has 5 minutes (bats names one that runs out), the whole run 20.
 test-integration: build fixture
+	@$(call apt_install,$(INTEGRATION_PACKAGES))
 	BATS_TEST_TIMEOUT=300 timeout -k 30 1200 bats integration/containerd integration/podman </dev/null
 
 # cgroup v2 tests in a QEMU VM (the host is hybrid v1): builds the test binaries here, then runs
@@ -72,14 +93,13 @@ test-integration: build fixture
 VM         := integration/cgroupv2
 
 test-cgroupv2: fixture
-	@command -v apparmor_parser >/dev/null || { apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends apparmor; }
+	@$(call apt_install,$(VM_PACKAGES))
 	mkdir -p $(TARGET_DIR)
 	$(CARGO) test --no-run --test '*' --message-format=json-render-diagnostics > $(TARGET_DIR)/cgroupv2-build.json
 	$(VM)/build-vm
 	tests=$$(sed -n 's/.*"executable":"\([^"]*\/cgroups-[^"/]*\)".*/\1/p' $(TARGET_DIR)/cgroupv2-build.json); \
 	BERTH=$(TARGET_DIR)/debug/berth CGROUPV2_TESTS="$$tests" VM_BIND="$(TARGET_DIR)" \
-	VM_ENV="BERTH CGROUPV2_TESTS RUST_BACKTRACE $$VM_ENV" $(VM)/run-in-vm $(VM)/run-tests
+	VM_ENV="BERTH CGROUPV2_TESTS CI RUST_BACKTRACE $$VM_ENV" $(VM)/run-in-vm $(VM)/run-tests
 
 # What seccomp costs: compiling and installing berth's default profile, and a filtered syscall.
 bench-seccomp:
@@ -88,14 +108,13 @@ bench-seccomp:
 # berth, crun and runc on one bundle, interleaved, with a kernel-only floor: a Markdown table
 # (see bench/README.md). Extra flags through BENCH_ARGS, e.g. BENCH_ARGS="--samples 3".
 bench: build fixture
-	@missing=; for p in runc crun strace; do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+	@$(call apt_install,runc crun strace)
 	$(CARGO) build --release -p berth-bench
 	$(TARGET_DIR)/release/berth-bench --berth $(BERTH) --rootfs $(ROOTFS) $(BENCH_ARGS)
 
 # Records which functions berth's common commands call (as root): layout/hot-symbols.txt.
 hot-symbols:
+	@$(call apt_install,gcc libc6-dev)
 	layout/record
 
 lint:
