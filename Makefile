@@ -18,7 +18,7 @@ all: build
 apt_install = missing=; for p in $(1); do \
 		dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null | grep -qx installed || missing="$$missing $$p"; \
 	done; [ -z "$$missing" ] || { echo "apt-get install$$missing"; apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; }
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; }
 
 # gcc libc6-dev: tests/seccomp.rs's static helpers; golang-github-containers-common: podman's
 # seccomp profile (tests/seccomp.rs); iproute2: tests/net_devices.rs's veth pairs; util-linux:
