@@ -110,10 +110,10 @@ assert_no_leaks() {
 	local id=$1
 	run ctr task ls -q
 	[[ ! "$output" =~ (^|$'\n')$id($'\n'|$) ]] || fail "task $id left"
-	! pgrep -f "containerd-shim-runc-v2 .*-id $id( |$)" >/dev/null || fail "shim of $id left"
+	no_process "containerd-shim-runc-v2 .*-id $id( |$)" "the shim of $id"
 	[ ! -e "/run/containerd/runc/default/$id" ] || fail "runtime state of $id left"
 	for m in $(cgroup_mounts); do
 		[ ! -e "$m/default/$id" ] || fail "cgroup $m/default/$id left"
 	done
-	! grep -q "/$id/rootfs" /proc/self/mountinfo || fail "rootfs mount of $id left"
+	if grep -q "/$id/rootfs" /proc/self/mountinfo; then fail "rootfs mount of $id left"; fi
 }
