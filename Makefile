@@ -45,7 +45,7 @@ build:
 fixture: $(ROOTFS)/bin/busybox
 
 $(BUSYBOX):
-	command -v apt-get >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static
+	@$(call apt_install,busybox-static)
 
 $(ROOTFS)/bin/busybox: $(BUSYBOX) fixtures/busybox/make-rootfs
 	fixtures/busybox/make-rootfs $(BUSYBOX) $(ROOTFS)

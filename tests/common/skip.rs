@@ -28,19 +28,22 @@ fn under_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !matches!(v.as_str(), "" | "false" | "0"))
 }
 
-/// The reason tests/skips-allowed.txt gives for `key`.
+/// The reason tests/skips-allowed.txt gives for `key`; every entry must give one.
 fn allowed(key: &str) -> Option<&'static str> {
-    ALLOWED
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .find_map(|l| {
-            let (k, reason) = l.split_once(char::is_whitespace).unwrap_or((l, ""));
-            let reason = reason.trim();
-            assert!(
-                !reason.is_empty(),
-                "tests/skips-allowed.txt: {k} has no reason"
-            );
-            (k == key).then_some(reason)
-        })
+    let mut found = None;
+    for line in ALLOWED.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (k, reason) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+        let reason = reason.trim();
+        assert!(
+            !reason.is_empty(),
+            "tests/skips-allowed.txt: {k} has no reason"
+        );
+        if k == key {
+            found = Some(reason);
+        }
+    }
+    found
 }
