@@ -1623,7 +1623,10 @@ fn update_takes_minus_one_for_unlimited() {
         let want = if v2 { 64 * MIB } else { 128 * MIB };
         assert_eq!(mem.read(swap), want.to_string());
     } else {
-        skip("cg-update-unlimited: no swap accounting; the swap limit is not checked");
+        skip(
+            "cg-update-unlimited/swap",
+            "no swap accounting; the swap limit is not checked",
+        );
     }
 
     env.berth(&["update", "--memory", "-1", "u"]).ok();
