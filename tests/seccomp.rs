@@ -492,3 +492,118 @@ fn berths_default_profile_runs_a_shell_and_refuses_namespaces() {
     );
     assert!(out.stderr.contains("mount: permission denied"), "{out:?}");
 }
+
+/// What busybox's static `echo` (and tests/helpers/raw-syscalls) needs, execve included: a
+/// profile written as profiles were before Linux 5.9 — no close_range, clone3, openat2,
+/// faccessat2 or rseq — with ERRNO as its default action.
+fn old_style_profile(errno: Option<u32>, more: &[&str]) -> Value {
+    const NEEDED: &[&str] = &[
+        "execve",
+        "arch_prctl",
+        "set_tid_address",
+        "set_robust_list",
+        "prlimit64",
+        "readlink",
+        "getrandom",
+        "brk",
+        "mprotect",
+        "prctl",
+        "getuid",
+        "newfstatat",
+        "write",
+        "exit_group",
+    ];
+    let names = [NEEDED, more].concat();
+    let mut profile = json!({
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": [{ "names": names, "action": "SCMP_ACT_ALLOW" }]
+    });
+    if let Some(errno) = errno {
+        profile["defaultErrnoRet"] = json!(errno);
+    }
+    profile
+}
+
+/// Between the filter and the program's execve berth runs nothing the program does not need
+/// itself (descriptors are marked close-on-exec before the filter): a profile listing only what
+/// `echo` needs starts it, whether its default errno is runc's EPERM or its own ENXIO — by
+/// `run`, by `exec` into a container under the same profile, and by create + start, where the
+/// init also waits on exec.fifo (read) and tells berth so (sendmsg).
+#[test]
+fn old_style_errno_profiles_start_a_container() {
+    let env = Env::new("seccomp-old");
+    for (id, errno) in [("o1", None), ("o2", Some(6))] {
+        let mut config = env.config(&["echo", "hi"]);
+        config["linux"]["seccomp"] = old_style_profile(errno, &[]);
+        let out = env.run(id, &config);
+        assert_eq!((out.code, out.stdout.as_str()), (0, "hi\n"), "{out:?}");
+        env.assert_gone(id);
+    }
+
+    let mut config = env.config(&["sleep", "100"]);
+    config["linux"]["seccomp"] = old_style_profile(None, &["clock_nanosleep"]);
+    let bundle = env.write_bundle("o3", &config);
+    env.berth(&["run", "-d", "--bundle", bundle.to_str().unwrap(), "o3"])
+        .ok();
+    let out = env.berth(&["exec", "o3", "echo", "joined"]);
+    assert_eq!(out.ok(), "joined\n");
+    env.berth(&["delete", "--force", "o3"]).ok();
+    env.assert_gone("o3");
+
+    let mut config = env.config(&["echo", "started"]);
+    config["linux"]["seccomp"] = old_style_profile(None, &["read", "sendmsg"]);
+    let bundle = env.write_bundle("o4", &config);
+    let output = env.dir.join("o4.out");
+    let file = fs::File::create(&output).unwrap();
+    let created = env
+        .berth_cmd(&["create", "--bundle", bundle.to_str().unwrap(), "o4"])
+        .stdin(std::process::Stdio::null())
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .status()
+        .unwrap();
+    assert!(
+        created.success(),
+        "{}",
+        fs::read_to_string(&output).unwrap()
+    );
+    env.berth(&["start", "o4"]).ok();
+    common::eventually("o4 to stop", || env.status("o4") == "stopped");
+    assert_eq!(fs::read_to_string(&output).unwrap(), "started\n");
+    env.berth(&["delete", "o4"]).ok();
+    env.assert_gone("o4");
+}
+
+/// runc's -ENOSYS rule in a real container: under an old-style errno profile, syscalls newer
+/// than every one it names (statx, clone3, faccessat2) get ENOSYS, so that glibc falls back; an
+/// older one it leaves out (mkdir) gets the profile's errno.
+#[test]
+fn syscalls_newer_than_the_profile_get_enosys() {
+    let env = Env::new("seccomp-enosys");
+    let Some(dir) = helper(&env, "raw-syscalls", &[]) else {
+        return;
+    };
+    let numbers = [
+        libc::SYS_mkdir,
+        libc::SYS_statx,
+        libc::SYS_clone3,
+        libc::SYS_faccessat2,
+    ];
+    let args: Vec<String> = numbers.iter().map(|n| n.to_string()).collect();
+    for (id, errno_ret, errno) in [("e1", None, libc::EPERM), ("e2", Some(6), libc::ENXIO)] {
+        let mut argv = vec!["/mnt/raw-syscalls"];
+        argv.extend(args.iter().map(String::as_str));
+        let mut config = env.config(&argv);
+        with_helpers(&mut config, &dir);
+        config["linux"]["seccomp"] = old_style_profile(errno_ret, &[]);
+        let out = env.run(id, &config);
+        let expected: String = numbers
+            .iter()
+            .zip([errno, libc::ENOSYS, libc::ENOSYS, libc::ENOSYS])
+            .map(|(nr, e)| format!("{nr} -{e}\n"))
+            .collect();
+        assert_eq!(out.stdout, expected, "{out:?}");
+        env.assert_gone(id);
+    }
+}

@@ -4,7 +4,6 @@
 //! those of the runtime namespace are asked of berth over the channel.
 
 use std::convert::Infallible;
-use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
 
 use anyhow::{bail, Context, Result};
@@ -97,7 +96,11 @@ pub fn setup_and_exec(cfg: &InitConfig, ch: &Channel) -> Result<Infallible> {
     launch::finish(&cfg.proc, ch, |msg| {
         match msg {
             ParentMsg::Exec => {}
-            ParentMsg::WaitForStart => wait_for_start(cfg.fifo.as_ref())?,
+            ParentMsg::WaitForStart => {
+                let fifo = cfg.fifo.as_ref().context("no exec.fifo")?;
+                ch.send(&ChildMsg::Waiting)?;
+                wait_for_start(fifo)?;
+            }
             other => bail!("unexpected message from berth: {other:?}"),
         }
         hooks::run(Kind::StartContainer, cfg.hooks, &hook_state("created"))
@@ -125,16 +128,14 @@ fn die_on_signals() {
     }
 }
 
-/// Blocks until `berth start` writes to exec.fifo.
-fn wait_for_start(fifo: Option<&OwnedFd>) -> Result<()> {
-    let fifo = fifo.context("no exec.fifo")?;
-    let mut file = std::fs::File::from(fifo.try_clone()?);
+/// Blocks until `berth start` writes to exec.fifo. A plain read: it runs under the filter.
+fn wait_for_start(fifo: &OwnedFd) -> Result<()> {
     let mut byte = [0u8; 1];
     loop {
-        match file.read(&mut byte) {
+        match nix::unistd::read(fifo, &mut byte) {
             Ok(1) => return Ok(()),
             Ok(_) => bail!("exec.fifo closed before start"),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(Errno::EINTR) => continue,
             Err(e) => return Err(e).context("read exec.fifo"),
         }
     }
