@@ -109,8 +109,14 @@ pub fn run_warning(kind: Kind, hooks: Option<&Hooks>, state: &str) {
     }
 }
 
+/// runc's words ("error running startContainer hook #1: error running hook: …"), which tools
+/// and tests look for, with the hook's path.
 fn describe(kind: Kind, i: usize, hook: &Hook) -> String {
-    format!("{} hook #{i} ({})", kind.name(), hook.path().display())
+    format!(
+        "error running {} hook #{i}: error running hook {}",
+        kind.name(),
+        hook.path().display()
+    )
 }
 
 fn run_one(hook: &Hook, state: &str) -> Result<()> {

@@ -607,3 +607,33 @@ fn syscalls_newer_than_the_profile_get_enosys() {
         env.assert_gone(id);
     }
 }
+
+/// A startContainer hook runs in the container under its filter, as with runc: one the profile
+/// kills fails `run` and `start` with runc's words ("error running startContainer hook #0",
+/// "error running hook"), and the container never runs its program.
+#[test]
+fn a_start_hook_the_profile_kills_fails_run_and_start() {
+    let env = Env::new("seccomp-hook");
+    let mut config = env.config(&["echo", "not reached"]);
+    config["hooks"] = json!({ "startContainer": [{ "path": "/bin/uname" }] });
+    config["linux"]["seccomp"] =
+        allow_but(json!([{ "names": ["uname"], "action": "SCMP_ACT_KILL" }]));
+    let check = |err: &str| {
+        assert!(
+            err.contains("error running startContainer hook #0: error running hook")
+                && err.contains("SIGSYS"),
+            "{err}"
+        );
+    };
+    let out = env.run("h1", &config);
+    check(out.failed());
+    assert_eq!(out.stdout, "", "{out:?}");
+    env.assert_gone("h1");
+
+    env.create("h2", &config).ok();
+    let start = env.berth(&["start", "h2"]);
+    check(start.failed());
+    assert_eq!(env.status("h2"), "stopped");
+    env.berth(&["delete", "h2"]).ok();
+    env.assert_gone("h2");
+}

@@ -3,6 +3,7 @@
 //! container (createContainer before pivot_root, startContainer right before exec) run here;
 //! those of the runtime namespace are asked of berth over the channel.
 
+use std::cell::Cell;
 use std::convert::Infallible;
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -93,18 +94,24 @@ pub fn setup_and_exec(cfg: &InitConfig, ch: &Channel) -> Result<Infallible> {
         // init of a pid namespace still ignoring the signal.
         die_on_signals();
     }
-    launch::finish(&cfg.proc, ch, |msg| {
+    let started = Cell::new(false);
+    let res = launch::finish(&cfg.proc, ch, |msg| {
         match msg {
             ParentMsg::Exec => {}
             ParentMsg::WaitForStart => {
                 let fifo = cfg.fifo.as_ref().context("no exec.fifo")?;
                 ch.send(&ChildMsg::Waiting)?;
                 wait_for_start(fifo)?;
+                started.set(true);
             }
             other => bail!("unexpected message from berth: {other:?}"),
         }
         hooks::run(Kind::StartContainer, cfg.hooks, &hook_state("created"))
-    })
+    });
+    if let (Err(e), true, Some(fifo)) = (&res, started.get(), &cfg.fifo) {
+        report_to_start(fifo, e);
+    }
+    res
 }
 
 /// Until the program's exec (which restores the defaults), the usual terminating signals end the
@@ -139,4 +146,16 @@ fn wait_for_start(fifo: &OwnedFd) -> Result<()> {
             Err(e) => return Err(e).context("read exec.fifo"),
         }
     }
+}
+
+/// After `start` wrote its byte it reads exec.fifo until the init's exec: an error before it
+/// (a startContainer hook failed) goes there, for `start` to fail with it. One write of less
+/// than PIPE_BUF, so that `start` never sees part of it.
+fn report_to_start(fifo: &OwnedFd, err: &anyhow::Error) {
+    let text = crate::logging::one_line(err);
+    let mut end = text.len().min(libc::PIPE_BUF - 1);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let _ = nix::unistd::write(fifo, &text.as_bytes()[..end]);
 }
