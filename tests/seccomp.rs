@@ -369,7 +369,8 @@ fn a_notify_agent_gets_the_listener_and_answers() {
     profile["listenerPath"] = json!(env.dir.join("nobody.sock"));
     let out = run_with(&env, "n2", "true", profile);
     assert!(
-        out.failed().contains("connect to the seccomp agent at"),
+        out.failed()
+            .contains("failed to connect with seccomp agent at"),
         "{out:?}"
     );
     env.assert_gone("n2");
@@ -636,4 +637,30 @@ fn a_start_hook_the_profile_kills_fails_run_and_start() {
     assert_eq!(env.status("h2"), "stopped");
     env.berth(&["delete", "h2"]).ok();
     env.assert_gone("h2");
+}
+
+/// As runc: SCMP_ACT_NOTIFY on write is refused before anything is made, and an agent that
+/// cannot be reached is named with runc's words and berth's field.
+#[test]
+fn notify_on_write_is_refused_and_an_unreachable_agent_named() {
+    let env = Env::new("seccomp-notify-refused");
+    let mut profile = allow_but(json!([{ "names": ["write"], "action": "SCMP_ACT_NOTIFY" }]));
+    profile["listenerPath"] = json!(env.dir.join("agent.sock"));
+    let out = run_with(&env, "w1", "true", profile);
+    let err = out.failed();
+    assert!(
+        err.contains("linux.seccomp.syscalls[0].names[0]: SCMP_ACT_NOTIFY cannot be used for the write syscall"),
+        "{err}"
+    );
+    env.assert_gone("w1");
+
+    let mut profile = deny_mkdir("SCMP_ACT_NOTIFY");
+    profile["listenerPath"] = json!(env.dir.join("nobody.sock"));
+    let out = run_with(&env, "w2", "true", profile);
+    let err = out.failed();
+    assert!(
+        err.contains("linux.seccomp.listenerPath: failed to connect with seccomp agent"),
+        "{err}"
+    );
+    env.assert_gone("w2");
 }

@@ -20,9 +20,11 @@ fn invalid(field: impl Display, msg: impl Display) -> anyhow::Error {
     anyhow!("config.json: linux.seccomp.{field}: {msg}")
 }
 
-/// Syscalls berth itself makes after the filter is in place and before the agent has the
-/// listener: notifying on them would wait forever (runc refuses `write` for the same reason).
-const NEEDED_BEFORE_AGENT: &[&str] = &["sendmsg"];
+/// Syscalls the process needs after its filter is in and before the agent has the listener:
+/// notifying on them would wait forever. berth hands the listener over with sendmsg; runc
+/// writes its number to its parent, and refuses `write` — so does berth, so that one profile
+/// is taken or refused alike by both.
+const NEEDED_BEFORE_AGENT: &[&str] = &["write", "sendmsg"];
 
 pub fn compile(profile: &LinuxSeccomp) -> Result<Filter> {
     let native = Abi::native().ok_or_else(|| {
@@ -68,8 +70,8 @@ pub fn compile(profile: &LinuxSeccomp) -> Result<Filter> {
                 return Err(invalid(
                     format!("{field}.names[{j}]"),
                     format!(
-                        "SCMP_ACT_NOTIFY cannot be used for {name}: \
-                         berth needs it to hand the listener to the agent"
+                        "SCMP_ACT_NOTIFY cannot be used for the {name} syscall: the listener \
+                         would have to reach the agent through it"
                     ),
                 ));
             }
@@ -504,8 +506,19 @@ mod tests {
         );
         let mut sendmsg = one_rule("sendmsg", "SCMP_ACT_NOTIFY", json!(null));
         sendmsg["listenerPath"] = json!("/a");
-        assert!(error(sendmsg)
-            .contains("syscalls[0].names[0]: SCMP_ACT_NOTIFY cannot be used for sendmsg"));
+        assert!(error(sendmsg).contains(
+            "syscalls[0].names[0]: SCMP_ACT_NOTIFY cannot be used for the sendmsg syscall"
+        ));
+        let mut write = json!({ "defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/a",
+            "syscalls": [{ "names": ["read", "write"], "action": "SCMP_ACT_NOTIFY" }] });
+        assert!(error(write.clone()).contains(
+            "syscalls[0].names[1]: SCMP_ACT_NOTIFY cannot be used for the write syscall"
+        ));
+        write["syscalls"][0]["names"] = json!(["read"]);
+        assert!(
+            filter(write).is_ok(),
+            "read may notify (runc's reasoning: the agent answers it)"
+        );
         let err = error(json!({ "defaultAction": "SCMP_ACT_NOTIFY" }));
         assert!(
             err.starts_with("config.json: linux.seccomp.defaultAction:"),
