@@ -554,11 +554,18 @@ fn old_style_errno_profiles_start_a_container() {
 
     let mut config = env.config(&["echo", "started"]);
     config["linux"]["seccomp"] = old_style_profile(None, &["read", "sendmsg"]);
-    let bundle = env.write_bundle("o4", &config);
-    let output = env.dir.join("o4.out");
+    assert_eq!(create_start_and_wait(&env, "o4", &config), "started\n");
+    env.assert_gone("o4");
+}
+
+/// `create`, then `start`, of a container that stops by itself; its output (stdout and stderr,
+/// which the container keeps after create returns). The container is deleted.
+fn create_start_and_wait(env: &Env, id: &str, config: &Value) -> String {
+    let bundle = env.write_bundle(id, config);
+    let output = env.dir.join(format!("{id}.out"));
     let file = fs::File::create(&output).unwrap();
     let created = env
-        .berth_cmd(&["create", "--bundle", bundle.to_str().unwrap(), "o4"])
+        .berth_cmd(&["create", "--bundle", bundle.to_str().unwrap(), id])
         .stdin(std::process::Stdio::null())
         .stdout(file.try_clone().unwrap())
         .stderr(file)
@@ -569,11 +576,10 @@ fn old_style_errno_profiles_start_a_container() {
         "{}",
         fs::read_to_string(&output).unwrap()
     );
-    env.berth(&["start", "o4"]).ok();
-    common::eventually("o4 to stop", || env.status("o4") == "stopped");
-    assert_eq!(fs::read_to_string(&output).unwrap(), "started\n");
-    env.berth(&["delete", "o4"]).ok();
-    env.assert_gone("o4");
+    env.berth(&["start", id]).ok();
+    common::eventually("the container to stop", || env.status(id) == "stopped");
+    env.berth(&["delete", id]).ok();
+    fs::read_to_string(&output).unwrap()
 }
 
 /// runc's -ENOSYS rule in a real container: under an old-style errno profile, syscalls newer
@@ -663,4 +669,31 @@ fn notify_on_write_is_refused_and_an_unreachable_agent_named() {
         "{err}"
     );
     env.assert_gone("w2");
+}
+
+/// With create + start a no_new_privs filter goes in after berth's answer to Ready: its
+/// listener still reaches the agent before `create` returns, and the agent answers the program.
+#[test]
+fn a_created_containers_listener_reaches_the_agent() {
+    let env = Env::new("seccomp-notify-create");
+    let socket = env.dir.join("agent.sock");
+    let listener = UnixListener::bind(&socket).unwrap();
+    let agent = std::thread::spawn(move || {
+        let (state, fd) = accept_agent_message(&listener);
+        (state, answer(&fd, libc::ENOSPC))
+    });
+    let mut profile = deny_mkdir("SCMP_ACT_NOTIFY");
+    profile["listenerPath"] = json!(socket);
+    let mut config = env.config(&["sh", "-c", "mkdir /tmp/a; echo status $?"]);
+    with_tmp(&mut config);
+    config["linux"]["seccomp"] = profile;
+    let output = create_start_and_wait(&env, "c1", &config);
+    assert!(
+        output.ends_with("No space left on device\nstatus 1\n"),
+        "{output}"
+    );
+    let (state, nr) = agent.join().unwrap();
+    assert_eq!(nr as i64, libc::SYS_mkdir);
+    assert_eq!(state["state"]["status"], "creating");
+    env.assert_gone("c1");
 }
