@@ -633,13 +633,13 @@ fn a_start_hook_the_profile_kills_fails_run_and_start() {
         );
     };
     let out = env.run("h1", &config);
-    check(out.failed());
+    check(&out.failed());
     assert_eq!(out.stdout, "", "{out:?}");
     env.assert_gone("h1");
 
     env.create("h2", &config).ok();
     let start = env.berth(&["start", "h2"]);
-    check(start.failed());
+    check(&start.failed());
     assert_eq!(env.status("h2"), "stopped");
     env.berth(&["delete", "h2"]).ok();
     env.assert_gone("h2");
