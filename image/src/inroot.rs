@@ -8,9 +8,9 @@ use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 
-use anyhow::{Context, Result};
 use rustix::fs::{
-    mkdirat, openat, openat2, statat, unlinkat, AtFlags, Dir, FileType, Mode, OFlags, ResolveFlags,
+    fchmod, mkdirat, openat, openat2, statat, unlinkat, AtFlags, Dir, FileType, Mode, OFlags,
+    ResolveFlags,
 };
 use rustix::io::Errno;
 
@@ -21,7 +21,10 @@ pub struct RootDir {
 }
 
 impl RootDir {
-    pub fn open(path: &Path) -> Result<RootDir> {
+    /// Tests open roots by path; berth-image makes them through the bundle's fd (`bundle.rs`).
+    #[cfg(test)]
+    pub fn open(path: &Path) -> anyhow::Result<RootDir> {
+        use anyhow::Context;
         let fd = openat(
             rustix::fs::CWD,
             path,
@@ -65,14 +68,25 @@ impl RootDir {
                 continue;
             };
             walked.push(name);
-            match mkdirat(&dir, name, Mode::from_raw_mode(0o755)) {
-                Ok(()) | Err(Errno::EXIST) => {}
+            let made = match mkdirat(&dir, name, Mode::from_raw_mode(0o755)) {
+                Ok(()) => true,
+                Err(Errno::EXIST) => false,
                 Err(e) => return Err(e.into()),
-            }
+            };
             // Re-resolved from the root: `name` may be a symlink that must stay inside.
             dir = self.open_in_root(&walked, flags)?;
+            if made {
+                // 0755 whatever the umask (a later entry for the directory sets its own mode).
+                fchmod(&dir, Mode::from_raw_mode(0o755))?;
+            }
         }
         Ok(dir)
+    }
+}
+
+impl From<OwnedFd> for RootDir {
+    fn from(fd: OwnedFd) -> RootDir {
+        RootDir { fd }
     }
 }
 

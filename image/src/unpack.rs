@@ -22,19 +22,15 @@ use crate::progress::short_digest;
 use crate::store::Store;
 use crate::whiteout::Whiteout;
 
-/// Unpacks every layer of `image` into `rootfs` (created if missing).
-pub fn unpack_image(store: &Store, image: &LocalImage, rootfs: &Path) -> Result<()> {
-    std::fs::create_dir_all(rootfs).with_context(|| format!("creating {}", rootfs.display()))?;
-    let root = RootDir::open(rootfs)?;
-    // Modes come from the archive exactly, not filtered by our umask.
-    rustix::process::umask(rustix::fs::Mode::empty());
+/// Unpacks every layer of `image` into `root`. Modes are set explicitly, never left to the umask.
+pub fn unpack_image(store: &Store, image: &LocalImage, root: &RootDir) -> Result<()> {
     let mut writer = Writer::new();
     for layer in image.manifest.layers() {
         let digest = layer.digest().to_string();
         let name = format!("layer {}", short_digest(&digest));
         let archive =
             open_layer(store, layer).with_context(|| format!("{name} of {}", image.reference))?;
-        apply_layer(&root, &mut writer, archive)
+        apply_layer(root, &mut writer, archive)
             .with_context(|| format!("{name} of {}", image.reference))?;
     }
     Ok(())
@@ -57,7 +53,7 @@ fn open_layer(store: &Store, layer: &Descriptor) -> Result<Box<dyn Read>> {
 }
 
 /// Applies one layer's archive to the rootfs.
-pub fn apply_layer(root: &RootDir, writer: &mut Writer, archive: impl Read) -> Result<()> {
+fn apply_layer(root: &RootDir, writer: &mut Writer, archive: impl Read) -> Result<()> {
     let mut archive = tar::Archive::new(archive);
     let mut layer = LayerState::default();
     for entry in archive.entries().context("reading the archive")? {
