@@ -356,3 +356,27 @@ fn a_layer_expanding_far_past_its_size_is_refused() {
     );
     assert!(!case.rootfs().join("huge").exists());
 }
+
+#[test]
+fn passwd_and_group_are_read_only_when_they_are_regular_files() {
+    let case = Case::new();
+    // Opening a fifo for reading waits for a writer: once, unpack hung here for ever.
+    let err = case.unpack(vec![Layer::new().dir("etc").node(
+        "etc/passwd",
+        tar::EntryType::Fifo,
+        0,
+        0,
+    )]);
+    let err = err.failed();
+    assert!(err.contains("/etc/passwd") && err.contains("fifo"), "{err}");
+    // Opening a device node runs its driver.
+    let err = case.unpack(vec![Layer::new()
+        .dir("etc")
+        .file("etc/passwd", b"root:x:0:0::/:/bin/sh\n")
+        .node("etc/group", tar::EntryType::Char, 1, 3)]);
+    let err = err.failed();
+    assert!(
+        err.contains("/etc/group") && err.contains("character device"),
+        "{err}"
+    );
+}
