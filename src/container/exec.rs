@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::fs;
+use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
@@ -123,6 +124,9 @@ pub fn exec(root: &Root, opts: ExecOptions) -> Result<i32> {
         opts.id
     ));
     let pty = spawned.pty_master.take();
+    if let Some(master) = &pty {
+        foreground::copy_window_size(master.as_fd());
+    }
     spawned.exec()?;
     match sigfd {
         Some(sigfd) => foreground::wait(pid, &sigfd, pty),
