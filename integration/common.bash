@@ -17,6 +17,19 @@ cgroup_mounts() {
 	awk '$9 ~ /^cgroup2?$/ {print $5}' /proc/self/mountinfo
 }
 
+# Starts "$@" in the background in a session of its own, its output into the file $1, holding
+# none of bats's descriptors: a daemon with bats's output pipe would keep the run from ending.
+daemon() {
+	local log=$1
+	shift
+	(
+		for fd in $(ls /proc/$BASHPID/fd); do
+			[ "$fd" -le 2 ] || eval "exec $fd>&-"
+		done
+		exec setsid "$@" >"$log" 2>&1 </dev/null
+	) &
+}
+
 fail() {
 	echo "$*" >&2
 	return 1
