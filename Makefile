@@ -25,7 +25,7 @@ apt_install = missing=; for p in $(1); do \
 # losetup (the blkio throttle test's loop device) and setpriv.
 TEST_PACKAGES        := gcc libc6-dev golang-github-containers-common iproute2 util-linux
 IMAGE_TEST_PACKAGES  := docker-registry apache2-utils openssl
-INTEGRATION_PACKAGES := bats containerd podman golang-github-containers-common python3 util-linux
+INTEGRATION_PACKAGES := bats containerd podman docker.io golang-github-containers-common python3 util-linux
 # The cgroup v2 VM (integration/cgroupv2/build-vm lists what each is for); apparmor: its AppArmor
 # test loads a profile with apparmor_parser; bpftool: tests/cgroups.rs lists the device program.
 VM_PACKAGES          := qemu-system-x86 linux-image-amd64 cpio kmod python3 busybox-static apparmor bpftool
@@ -78,13 +78,15 @@ bench-image:
 	@$(call apt_install,docker-registry skopeo umoci hyperfine python3)
 	bench/image/run
 
-# Real clients drive the release build: containerd's runc v2 shim (ctr), and podman with conmon —
-# RUNTIME=runc checks the suites themselves against runc. Their input is /dev/null whatever the
-# caller's is: with fd 0 closed, ctr takes the first FIFO it opens for its stdin and eats the
-# container's output. Each test has 5 minutes (bats names one that runs out), the whole run 20.
+# Real clients drive the release build: containerd's runc v2 shim (ctr), podman with conmon, and
+# a private dockerd (Debian's docker.io) — RUNTIME=runc checks the suites themselves against runc.
+# Their input is /dev/null whatever the caller's is: with fd 0 closed, ctr takes the first FIFO it
+# opens for its stdin and eats the container's output. Each test has 5 minutes (bats names one
+# that runs out), the whole run 20.
 test-integration: build fixture
 	@$(call apt_install,$(INTEGRATION_PACKAGES))
-	BATS_TEST_TIMEOUT=300 timeout -k 30 1200 bats integration/containerd integration/podman </dev/null
+	BATS_TEST_TIMEOUT=300 timeout -k 30 1200 bats integration/containerd integration/podman \
+		integration/docker </dev/null
 
 # cgroup v2 tests in a QEMU VM (the host is hybrid v1; CI reaches the guest, so its skips fail
 # there too unless allow-listed): builds the test binaries here, then runs
