@@ -164,7 +164,7 @@ teardown_file() {
 @test "nothing is left: no containers, shims, runtime state, cgroups or mounts" {
 	run docker ps -aq
 	[ -z "$output" ]
-	if found=$(pgrep -af "containerd-shim-runc-v2 .*-address $DOCKER_DIR/"); then fail "shims left: $found"; fi
+	no_process "containerd-shim-runc-v2 .*-address $DOCKER_DIR/" "shims"
 	found=$(find "$(runtime_root)" -mindepth 1 2>/dev/null) || true
 	[ -z "$found" ] || fail "runtime state left: $found"
 	for m in $(cgroup_mounts); do

@@ -189,7 +189,7 @@ wait_logs() {
 assert_no_leaks() {
 	local id=$1 found
 	if docker inspect "$id" >/dev/null 2>&1; then fail "container $id left"; fi
-	if found=$(pgrep -af "containerd-shim-runc-v2 .*-id $id( |$)"); then fail "the shim of $id left: $found"; fi
+	no_process "containerd-shim-runc-v2 .*-id $id( |$)" "the shim of $id"
 	[ ! -e "$(runtime_root)/$id" ] || fail "runtime state of $id left in $(runtime_root)"
 	for m in $(cgroup_mounts); do
 		[ ! -e "$m/$(container_cgroup_dir "$id")" ] || fail "cgroup $m/$(container_cgroup_dir "$id") left"
