@@ -553,12 +553,20 @@ fn an_error_after_start_reaches_the_containers_stderr_as_an_error_line() {
     assert!(created.success());
     // `start` reads the init's last error from exec.fifo and fails with it, too.
     let start = env.berth(&["start", "e1"]);
-    assert!(start.failed().contains("exec /script: ENOENT"), "{start:?}");
+    assert!(
+        start
+            .failed()
+            .contains("exec /script: no such file or directory"),
+        "{start:?}"
+    );
     eventually("e1 to stop", || env.status("e1") == "stopped");
     let text = fs::read_to_string(&container_stderr).unwrap();
     assert_eq!(text.lines().count(), 1, "{text:?}");
     let msg = common::error_message(text.trim_end()).expect(&text);
-    assert!(msg.contains("exec /script: ENOENT"), "{msg}");
+    assert!(
+        msg.contains("exec /script: no such file or directory"),
+        "{msg}"
+    );
     env.berth(&["delete", "e1"]).ok();
     env.assert_gone("e1");
 }

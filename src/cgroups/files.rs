@@ -54,7 +54,7 @@ pub fn read(dir: &Path, file: &str) -> Result<String> {
 }
 
 pub fn write(dir: &Path, file: &str, value: &str) -> Result<()> {
-    fs::write(dir.join(file), value).map_err(|e| write_error(dir, file, value, &e))
+    fs::write(dir.join(file), value).map_err(|e| write_error(dir, file, value, e))
 }
 
 /// CFS values the kernel checks against the quota (and the parent's limit): `value` is written
@@ -72,25 +72,26 @@ pub fn write_before_quota(
         Err(e) if quota_follows && e.raw_os_error() == Some(libc::EINVAL) => {
             Ok(Some((file, value)))
         }
-        Err(e) => Err(write_error(dir, file, &value, &e)),
+        Err(e) => Err(write_error(dir, file, &value, e)),
     }
 }
 
-fn write_error(dir: &Path, file: &str, value: &str, e: &std::io::Error) -> anyhow::Error {
+/// The errno stays the root cause, so that it is spelt as runc spells it (see logging).
+fn write_error(dir: &Path, file: &str, value: &str, e: std::io::Error) -> anyhow::Error {
     let path = dir.join(file);
     // cgroupfs answers a write to a file it does not have with EACCES, which tells the user
     // nothing: name the missing file instead (a kernel without BFQ has no blkio.bfq.weight).
-    let what = if path.exists() {
-        format!("write {value:?} to {}: {e}", path.display())
+    let err = if path.exists() {
+        anyhow::Error::new(e).context(format!("write {value:?} to {}", path.display()))
     } else {
-        format!(
+        anyhow!(
             "this host has no {} (its kernel lacks the feature)",
             path.display()
         )
     };
     match field_of(file, value) {
-        Some(field) => anyhow!("linux.resources.{field}: {what}"),
-        None => anyhow!(what),
+        Some(field) => err.context(format!("linux.resources.{field}")),
+        None => err,
     }
 }
 

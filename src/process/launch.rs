@@ -8,7 +8,7 @@ use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use nix::errno::Errno;
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal};
 use nix::unistd::{access, chdir, getcwd, AccessFlags};
@@ -184,7 +184,7 @@ pub fn finish(
     }
     release(answer)?;
     let err = nix::unistd::execve(&program, &argv, &envp).unwrap_err();
-    Err(anyhow!("exec {}: {err}", program.to_string_lossy()))
+    Err(anyhow::Error::new(err).context(format!("exec {}", program.to_string_lossy())))
 }
 
 /// Installs the container's seccomp filter; a notify listener goes to berth, which hands it to
