@@ -7,9 +7,17 @@
 mod common;
 
 use std::fs;
+use std::path::Path;
 
 use common::Env;
-use serde_json::json;
+use serde_json::{json, Value};
+
+/// The `sh -c script` config of `env` on its own copy of the fixture rootfs.
+fn config_on(env: &Env, rootfs: &Path, script: &str) -> Value {
+    let mut cfg = env.config(&["sh", "-c", script]);
+    cfg["root"]["path"] = json!(rootfs);
+    cfg
+}
 
 // ---------------------------------------------------------------------------------------------
 // uid/gid (uid_t)-1: "leave unchanged" to setresuid/setresgid, so the process stayed root.
@@ -99,4 +107,29 @@ fn ids_outside_runcs_range_are_refused_by_exec() {
     assert_eq!(env.status("e1"), "running");
     env.berth(&["delete", "--force", "e1"]).ok();
     env.assert_gone("e1");
+}
+
+// ---------------------------------------------------------------------------------------------
+// CVE-2025-52881: a write into /proc redirected by a bind mount of another procfs file.
+
+#[test]
+fn sysctl_writes_reach_the_real_file_under_an_overmount() {
+    let env = Env::new("hard-sysctl");
+    let rootfs = env.copy_rootfs();
+    let mut cfg = config_on(
+        &env,
+        &rootfs,
+        "cat /proc/sys/net/ipv4/conf/all/forwarding /proc/sys/net/ipv4/ip_default_ttl",
+    );
+    cfg["linux"]["sysctl"] = json!({ "net.ipv4.ip_forward": "1" });
+    // In the container's namespaces before pivot_root: ip_forward becomes ip_default_ttl.
+    let ipv4 = format!("{}/proc/sys/net/ipv4", rootfs.display());
+    cfg["hooks"] = json!({ "createContainer": [{
+        "path": "/bin/sh",
+        "args": ["sh", "-c", "mount --bind \"$0/ip_default_ttl\" \"$0/ip_forward\"", ipv4]
+    }]});
+    let out = env.run("s1", &cfg);
+    // The real ip_forward (also conf/all/forwarding) is set; the decoy keeps its default.
+    assert_eq!(out.ok(), "1\n64\n");
+    env.assert_gone("s1");
 }
