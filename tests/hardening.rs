@@ -7,7 +7,11 @@
 mod common;
 
 use std::fs;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::symlink;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use common::Env;
 use serde_json::{json, Value};
@@ -132,4 +136,93 @@ fn sysctl_writes_reach_the_real_file_under_an_overmount() {
     // The real ip_forward (also conf/all/forwarding) is set; the decoy keeps its default.
     assert_eq!(out.ok(), "1\n64\n");
     env.assert_gone("s1");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Symlink-in-rootfs mount redirection, raced: the destination checked and the destination
+// mounted on must be one lookup.
+
+#[test]
+fn a_destination_renamed_during_create_never_covers_proc() {
+    let env = Env::new("hard-proc-race");
+    let rootfs = env.copy_rootfs();
+    // /mnt/x flips between a plain directory and a symlink to /proc/sys, atomically and as fast
+    // as it can. The destination reaches it through 19 symlinks, each leading through a thousand
+    // directory levels: every lookup of it takes long, so that a check and a mount that look it
+    // up separately see different things even on a machine too busy to run both at once. (Not
+    // more links: a lookup that a rename sends back to the slow path counts them twice, and 40
+    // is the limit.)
+    let deep = format!("/mnt{}", "/d".repeat(1000));
+    let inside = |p: &str| rootfs.join(&p[1..]);
+    fs::create_dir_all(inside(&deep)).unwrap();
+    for i in 0..19 {
+        let target = match i {
+            0 => "/mnt".to_owned(),
+            _ => format!("{deep}/l{}", i - 1),
+        };
+        symlink(target, inside(&format!("{deep}/l{i}"))).unwrap();
+    }
+    fs::create_dir(inside("/mnt/x")).unwrap();
+    symlink("/proc/sys", inside("/mnt/y")).unwrap();
+    let mnt = fs::File::open(inside("/mnt")).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flipper = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let fd = mnt.as_raw_fd();
+            while !stop.load(Ordering::Relaxed) {
+                // SAFETY: a directory descriptor and two C string literals.
+                let ret = unsafe {
+                    libc::renameat2(fd, c"x".as_ptr(), fd, c"y".as_ptr(), libc::RENAME_EXCHANGE)
+                };
+                assert_eq!(ret, 0, "{}", std::io::Error::last_os_error());
+            }
+        })
+    };
+    let mut cfg = config_on(&env, &rootfs, "cat /proc/self/mountinfo");
+    cfg["mounts"].as_array_mut().unwrap().push(
+        json!({ "destination": format!("{deep}/l18/x"), "type": "tmpfs", "source": "tmpfs" }),
+    );
+    let bundle = env.write_bundle("race", &cfg);
+    let (mut mounted, mut refused) = (0, 0);
+    let mut covered = Vec::new();
+    for i in 0..50 {
+        let id = format!("race{i}");
+        let out = env.berth(&["run", "--bundle", bundle.to_str().unwrap(), &id]);
+        if out.code == 0 {
+            mounted += 1;
+            covered.extend(
+                out.stdout
+                    .lines()
+                    .filter(|l| {
+                        let point = l.split(' ').nth(4).unwrap_or("");
+                        point.starts_with("/proc/sys") && l.contains(" - tmpfs ")
+                    })
+                    .map(|l| format!("{id}: {l}")),
+            );
+        } else {
+            refused += 1;
+            let err = out.failed();
+            assert!(
+                err.contains("mounting over /proc/sys is not allowed"),
+                "{id}: {err}"
+            );
+        }
+        env.assert_gone(&id);
+    }
+    stop.store(true, Ordering::Relaxed);
+    flipper.join().unwrap();
+    eprintln!(
+        "STATS mounted {mounted} refused {refused} covered {}",
+        covered.len()
+    );
+    assert!(
+        covered.is_empty(),
+        "a tmpfs covered /proc/sys:\n{covered:#?}"
+    );
+    // Both sides of the flip were seen: the race was run, not skipped.
+    assert!(
+        mounted > 0 && refused > 0,
+        "{mounted} mounted, {refused} refused"
+    );
 }
