@@ -23,6 +23,20 @@ fn config_on(env: &Env, rootfs: &Path, script: &str) -> Value {
     cfg
 }
 
+/// Removes the mount whose destination is `dest` from `cfg`.
+fn drop_mount(cfg: &mut Value, dest: &str) {
+    let mounts = cfg["mounts"].as_array_mut().unwrap();
+    let before = mounts.len();
+    mounts.retain(|m| m["destination"] != dest);
+    assert_eq!(mounts.len(), before - 1, "no mount at {dest}");
+}
+
+fn mknod_char(path: &Path, major: u64, minor: u64) {
+    use nix::sys::stat::{makedev, mknod, Mode, SFlag};
+    let mode = Mode::from_bits_truncate(0o666);
+    mknod(path, SFlag::S_IFCHR, mode, makedev(major, minor)).unwrap();
+}
+
 // ---------------------------------------------------------------------------------------------
 // uid/gid (uid_t)-1: "leave unchanged" to setresuid/setresgid, so the process stayed root.
 
@@ -225,4 +239,87 @@ fn a_destination_renamed_during_create_never_covers_proc() {
         mounted > 0 && refused > 0,
         "{mounted} mounted, {refused} refused"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// CVE-2025-52565: /dev/console of the image followed to where it points; /dev/ptmx unchecked.
+
+#[test]
+fn dev_console_must_be_a_file_or_a_character_device() {
+    let env = Env::new("hard-console");
+    let rootfs = env.copy_rootfs();
+    let console = rootfs.join("dev/console");
+    let script = "tty; stat -c '%F %t' /dev/console; grep -c ' /proc.* - devpts ' /proc/self/mountinfo || true";
+    let run = |id: &str| {
+        let mut cfg = config_on(&env, &rootfs, script);
+        cfg["process"]["terminal"] = json!(true);
+        // The image's own /dev, not a tmpfs: its /dev/console is what berth finds.
+        drop_mount(&mut cfg, "/dev");
+        env.run(id, &cfg)
+    };
+    symlink("/proc/sys/kernel/core_pattern", &console).unwrap();
+    let err = run("c1");
+    let err = err.failed();
+    assert!(err.contains("/dev/console"), "{err}");
+    assert!(err.contains("symlink"), "{err}");
+    env.assert_gone("c1");
+    assert!(fs::symlink_metadata(&console).unwrap().is_symlink());
+
+    fs::remove_file(&console).unwrap();
+    fs::create_dir(&console).unwrap();
+    let err = run("c2");
+    assert!(err.failed().contains("/dev/console"), "{err:?}");
+    env.assert_gone("c2");
+    fs::remove_dir(&console).unwrap();
+    nix::unistd::mkfifo(&console, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let err = run("c3");
+    assert!(err.failed().contains("/dev/console"), "{err:?}");
+    env.assert_gone("c3");
+    fs::remove_file(&console).unwrap();
+
+    // A regular file or the image's own console node is covered by the pty (major 136).
+    fs::write(&console, "").unwrap();
+    let out = run("c4");
+    assert_eq!(out.ok(), "/dev/pts/0\r\ncharacter special file 88\r\n0\r\n");
+    fs::remove_file(&console).unwrap();
+    mknod_char(&console, 5, 1);
+    let out = run("c5");
+    assert_eq!(out.ok(), "/dev/pts/0\r\ncharacter special file 88\r\n0\r\n");
+    env.assert_gone("c5");
+}
+
+#[test]
+fn the_pty_comes_from_the_containers_own_devpts() {
+    let env = Env::new("hard-ptmx");
+    let rootfs = env.copy_rootfs();
+    // A /dev bound from the bundle (berth then makes no nodes or links of its own) whose ptmx
+    // leads to a second devpts instance.
+    let dev = env.dir.join("dev");
+    fs::create_dir(&dev).unwrap();
+    symlink("/mnt/pts/ptmx", dev.join("ptmx")).unwrap();
+    mknod_char(&dev.join("null"), 1, 3);
+    let mut cfg = config_on(&env, &rootfs, "tty; readlink /proc/self/fd/1");
+    cfg["process"]["terminal"] = json!(true);
+    let mounts = cfg["mounts"].as_array_mut().unwrap();
+    for m in mounts.iter_mut() {
+        if m["destination"] == "/dev" {
+            *m = json!({ "destination": "/dev", "type": "bind", "source": dev, "options": ["rbind"] });
+        }
+    }
+    mounts.push(
+        json!({ "destination": "/mnt/pts", "type": "devpts", "source": "devpts",
+        "options": ["newinstance", "ptmxmode=0666"] }),
+    );
+    let out = env.run("p1", &cfg);
+    assert_eq!(out.ok(), "/dev/pts/0\r\n/dev/pts/0\r\n");
+    env.assert_gone("p1");
+
+    // No devpts at /dev/pts at all: refused, naming it.
+    let mut cfg = config_on(&env, &rootfs, "tty");
+    cfg["process"]["terminal"] = json!(true);
+    drop_mount(&mut cfg, "/dev/pts");
+    let out = env.run("p2", &cfg);
+    let err = out.failed();
+    assert!(err.contains("/dev/pts/ptmx"), "{err}");
+    env.assert_gone("p2");
 }

@@ -15,14 +15,14 @@
 //! handle is checked to be the root of a procfs before use. One handle is made per process, on
 //! first use: a container that writes nothing into /proc costs nothing.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Context, Result};
 use nix::errno::Errno;
-use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
-use nix::sys::stat::fstat;
+use nix::fcntl::{openat, openat2, OFlag, OpenHow, ResolveFlag};
+use nix::sys::stat::{fstat, Mode};
 use nix::sys::statfs::{fstatfs, PROC_SUPER_MAGIC};
 
 use crate::linux::sys;
@@ -87,6 +87,19 @@ impl Procfs {
                 other => return other,
             }
         }
+    }
+
+    /// A new open file description of what `fd` (an `O_PATH` handle) refers to, with `flags`:
+    /// through thread-self/fd/N, whose magic link is the only one followed.
+    pub fn reopen(&self, fd: BorrowedFd, flags: OFlag) -> nix::Result<OwnedFd> {
+        let dir = self.open(Path::new("thread-self/fd"), OFlag::O_PATH)?;
+        let name = fd.as_raw_fd().to_string();
+        openat(
+            dir.as_fd(),
+            name.as_str(),
+            flags | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
     }
 }
 
