@@ -9,11 +9,13 @@ mod common;
 use std::fs;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::symlink;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use common::Env;
+use common::{capture, Env, Run};
 use serde_json::{json, Value};
 
 /// The `sh -c script` config of `env` on its own copy of the fixture rootfs.
@@ -31,10 +33,52 @@ fn drop_mount(cfg: &mut Value, dest: &str) {
     assert_eq!(mounts.len(), before - 1, "no mount at {dest}");
 }
 
+/// `berth args…` with exactly `files` as its descriptors 3, 4, … and nothing else above stderr.
+fn berth_with_fds(env: &Env, args: &[&str], files: &[fs::File]) -> Run {
+    let raw: Vec<i32> = files.iter().map(AsRawFd::as_raw_fd).collect();
+    let mut cmd = env.berth_cmd(args);
+    cmd.stdin(Stdio::null());
+    // SAFETY: only fcntl, dup2 and close_range between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let mut high = Vec::with_capacity(raw.len());
+            for fd in &raw {
+                let h = libc::fcntl(*fd, libc::F_DUPFD, 1000);
+                if h < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                high.push(h);
+            }
+            // Whatever the test harness holds open (cargo's jobserver pipes) goes too.
+            libc::close_range(3, 999, 0);
+            for (i, h) in high.iter().enumerate() {
+                if libc::dup2(*h, 3 + i as i32) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            libc::close_range(1000, u32::MAX, 0);
+            Ok(())
+        });
+    }
+    capture(&mut cmd, &env.dir)
+}
+
 fn mknod_char(path: &Path, major: u64, minor: u64) {
     use nix::sys::stat::{makedev, mknod, Mode, SFlag};
     let mode = Mode::from_bits_truncate(0o666);
     mknod(path, SFlag::S_IFCHR, mode, makedev(major, minor)).unwrap();
+}
+
+/// The `N -> target` pairs of busybox `ls -l /proc/PID/fd` output, up to the line `end`.
+fn fd_links(out: &str) -> Vec<(u32, String)> {
+    out.lines()
+        .take_while(|l| *l != "end")
+        .filter_map(|l| {
+            let (left, target) = l.split_once(" -> ")?;
+            let fd = left.rsplit(' ').next()?.parse().ok()?;
+            Some((fd, target.to_owned()))
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -322,4 +366,154 @@ fn the_pty_comes_from_the_containers_own_devpts() {
     let err = out.failed();
     assert!(err.contains("/dev/pts/ptmx"), "{err}");
     env.assert_gone("p2");
+}
+
+// ---------------------------------------------------------------------------------------------
+// CVE-2024-21626: host descriptors in the container, and a working directory reached through one.
+
+#[test]
+fn preserve_fds_must_all_be_open_before_anything_is_made() {
+    let env = Env::new("hard-preserve");
+    let bundle = env.write_bundle("f1", &env.config(&["true"]));
+    let bundle = bundle.to_str().unwrap();
+    let out = berth_with_fds(
+        &env,
+        &["create", "--bundle", bundle, "--preserve-fds", "5", "f1"],
+        &[],
+    );
+    let err = out.failed();
+    assert!(err.contains("preserved-fd 0 (of 5)"), "{err}");
+    assert!(err.contains("fd 3"), "{err}");
+    env.assert_gone("f1");
+    let input = env.dir.join("in");
+    fs::write(&input, "").unwrap();
+    let files = [
+        fs::File::open(&input).unwrap(),
+        fs::File::open(&input).unwrap(),
+    ];
+    let out = berth_with_fds(
+        &env,
+        &["run", "--bundle", bundle, "--preserve-fds", "3", "f1"],
+        &files,
+    );
+    let err = out.failed();
+    assert!(err.contains("preserved-fd 2 (of 3)"), "{err}");
+    assert!(err.contains("fd 5"), "{err}");
+    env.assert_gone("f1");
+    assert!(
+        fs::read_dir(&env.root).map_or(true, |mut d| d.next().is_none()),
+        "state left under {}",
+        env.root.display()
+    );
+}
+
+#[test]
+fn only_stdio_and_the_callers_descriptors_reach_the_container() {
+    let env = Env::new("hard-fds");
+    let (a, b) = (env.dir.join("a"), env.dir.join("b"));
+    fs::write(&a, "").unwrap();
+    fs::write(&b, "").unwrap();
+    let files = || [fs::File::open(&a).unwrap(), fs::File::open(&b).unwrap()];
+    let log = env.dir.join("log.json");
+    let expect = |out: &Run| {
+        let links = fd_links(out.ok());
+        let fds: Vec<u32> = links.iter().map(|(fd, _)| *fd).collect();
+        assert_eq!(fds, [0, 1, 2, 3, 4], "{links:?}");
+        assert_eq!(links[3].1, a.to_str().unwrap());
+        assert_eq!(links[4].1, b.to_str().unwrap());
+    };
+    // ls lists the shell's descriptors; not as the last command, which ash would exec.
+    let script = "ls -l /proc/$$/fd; echo end";
+    let bundle = env.write_bundle("d1", &env.config(&["sh", "-c", script]));
+    let bundle = bundle.to_str().unwrap();
+    let log_arg = log.to_str().unwrap();
+    let out = berth_with_fds(
+        &env,
+        &[
+            "--log",
+            log_arg,
+            "run",
+            "--bundle",
+            bundle,
+            "--preserve-fds",
+            "2",
+            "d1",
+        ],
+        &files(),
+    );
+    expect(&out);
+    env.assert_gone("d1");
+
+    let bundle = env.write_bundle("d2", &env.config(&["sleep", "1000"]));
+    let bundle = bundle.to_str().unwrap();
+    env.berth(&["run", "-d", "--bundle", bundle, "d2"]).ok();
+    let out = berth_with_fds(
+        &env,
+        &[
+            "--log",
+            log_arg,
+            "exec",
+            "--preserve-fds",
+            "2",
+            "d2",
+            "sh",
+            "-c",
+            script,
+        ],
+        &files(),
+    );
+    expect(&out);
+    // Missing ones: refused before anything runs (it would have held berth's own instead).
+    let out = berth_with_fds(
+        &env,
+        &["exec", "--preserve-fds", "2", "d2", "sh", "-c", script],
+        &[],
+    );
+    let err = out.failed();
+    assert!(err.contains("preserved-fd 0 (of 2)"), "{err}");
+    let pids = env.berth(&["ps", "--format", "json", "d2"]);
+    let pids: Vec<i64> = serde_json::from_str(pids.ok()).unwrap();
+    assert_eq!(pids.len(), 1, "an exec'd process is left: {pids:?}");
+    env.berth(&["delete", "--force", "d2"]).ok();
+    env.assert_gone("d2");
+}
+
+#[test]
+fn a_working_directory_through_a_descriptor_is_refused() {
+    // The caller hands on a host directory (fd 3); process.cwd reaches it through /proc.
+    let env = Env::new("hard-cwd");
+    let host_dir = || [fs::File::open(&env.dir).unwrap()];
+    let mut cfg = env.config(&["pwd"]);
+    cfg["process"]["cwd"] = json!("/proc/self/fd/3");
+    let bundle = env.write_bundle("w1", &cfg);
+    let bundle = bundle.to_str().unwrap();
+    let out = berth_with_fds(
+        &env,
+        &["run", "--bundle", bundle, "--preserve-fds", "1", "w1"],
+        &host_dir(),
+    );
+    assert!(out.failed().contains("process.cwd"), "{out:?}");
+    env.assert_gone("w1");
+
+    let bundle = env.write_bundle("w2", &env.config(&["sleep", "1000"]));
+    env.berth(&["run", "-d", "--bundle", bundle.to_str().unwrap(), "w2"])
+        .ok();
+    let out = berth_with_fds(
+        &env,
+        &[
+            "exec",
+            "--preserve-fds",
+            "1",
+            "--cwd",
+            "/proc/self/fd/3",
+            "w2",
+            "pwd",
+        ],
+        &host_dir(),
+    );
+    let err = out.failed();
+    assert!(err.contains("process.cwd"), "{err}");
+    assert!(err.contains("outside the container"), "{err}");
+    env.berth(&["delete", "--force", "w2"]).ok();
+    env.assert_gone("w2");
 }
