@@ -517,3 +517,27 @@ fn a_working_directory_through_a_descriptor_is_refused() {
     env.berth(&["delete", "--force", "w2"]).ok();
     env.assert_gone("w2");
 }
+// ---------------------------------------------------------------------------------------------
+// CVE-2025-31133: maskedPaths bind /dev/null; an image whose /dev/null is something else.
+
+#[test]
+fn masked_paths_use_only_the_real_null_device() {
+    let env = Env::new("hard-null");
+    let rootfs = env.copy_rootfs();
+    let null = rootfs.join("dev/null");
+    let run = |id: &str| {
+        let mut cfg = config_on(&env, &rootfs, "cat /proc/sys/kernel/core_pattern");
+        drop_mount(&mut cfg, "/dev");
+        env.run(id, &cfg)
+    };
+    symlink("/proc/sys/kernel/core_pattern", &null).unwrap();
+    let out = run("n1");
+    assert!(out.failed().contains("not the null device"), "{out:?}");
+    env.assert_gone("n1");
+    fs::remove_file(&null).unwrap();
+    fs::write(&null, "").unwrap();
+    let out = run("n2");
+    assert!(out.failed().contains("not the null device"), "{out:?}");
+    env.assert_gone("n2");
+    assert_eq!(fs::read(&null).unwrap(), b"");
+}
