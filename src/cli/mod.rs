@@ -86,8 +86,10 @@ pub struct GlobalOpts {
 }
 
 impl GlobalOpts {
+    /// Absolute: `create` and `run` move into the bundle.
     pub fn state_root(&self) -> Root {
-        Root::new(self.root.clone().unwrap_or_else(Root::default_path))
+        let path = self.root.clone().unwrap_or_else(Root::default_path);
+        Root::new(std::path::absolute(&path).unwrap_or(path))
     }
 
     /// berth drives cgroupfs only: asking for systemd's driver is an error, not a silent fallback.

@@ -14,7 +14,7 @@ use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal
 use nix::unistd::setsid;
 
 use crate::cgroups::mount::CgroupMount;
-use crate::hooks::{self, Kind};
+use crate::hooks::{self, Inherited, Kind};
 use crate::linux::{netdev, rootfs, sys, sysctl};
 use crate::process::launch;
 use crate::process::sync::{Channel, ChildMsg, ParentMsg};
@@ -70,7 +70,15 @@ pub fn setup_and_exec(cfg: &InitConfig, ch: &Channel) -> Result<Infallible> {
     };
     // Hooks run inside the container see its own pid (1 in a pid namespace), as with runc.
     let hook_state = |status| hooks::state_json(cfg.state, status, std::process::id() as i32);
-    fs.prepare(|| hooks::run(Kind::CreateContainer, cfg.hooks, &hook_state("creating")))?;
+    // runc's init has moved to the rootfs (prepareRootfs) and cleared its environment by then.
+    let create_container = Inherited {
+        env: Some(&[]),
+        cwd: Some(cfg.rootfs),
+    };
+    fs.prepare(|| {
+        let state = hook_state("creating");
+        hooks::run_inheriting(Kind::CreateContainer, cfg.hooks, &state, create_container)
+    })?;
     if cfg.proc.process.terminal() == Some(true) {
         launch::terminal(&cfg.proc, ch, true)?;
     }
@@ -95,7 +103,7 @@ pub fn setup_and_exec(cfg: &InitConfig, ch: &Channel) -> Result<Infallible> {
         die_on_signals();
     }
     let started = Cell::new(false);
-    let res = launch::finish(&cfg.proc, ch, |msg| {
+    let res = launch::finish(&cfg.proc, ch, |msg, program_env| {
         match msg {
             ParentMsg::Exec => {}
             ParentMsg::WaitForStart => {
@@ -106,7 +114,14 @@ pub fn setup_and_exec(cfg: &InitConfig, ch: &Channel) -> Result<Infallible> {
             }
             other => bail!("unexpected message from berth: {other:?}"),
         }
-        hooks::run(Kind::StartContainer, cfg.hooks, &hook_state("created"))
+        // In process.cwd already; a hook without `env` gets the program's (runc's hooks.bats:
+        // "startContainer hook should inherit process environment").
+        let start_container = Inherited {
+            env: Some(program_env),
+            cwd: None,
+        };
+        let state = hook_state("created");
+        hooks::run_inheriting(Kind::StartContainer, cfg.hooks, &state, start_container)
     });
     if let (Err(e), true, Some(fifo)) = (&res, started.get(), &cfg.fifo) {
         report_to_start(fifo, e);

@@ -110,7 +110,8 @@ pub fn terminal(pc: &ProcessConfig, ch: &Channel, console: bool) -> Result<()> {
 }
 
 /// The last steps, in runc's order, then `Ready`; `release` handles berth's answer (run the
-/// program now, or wait for `start`) and runs the startContainer hooks.
+/// program now, or wait for `start`) and runs the startContainer hooks, which get the program's
+/// environment.
 ///
 /// Once the filter is in, only what runc's own sequence also does there may run, so that any
 /// profile that lets the program itself run lets berth get there: with no_new_privs, where the
@@ -121,7 +122,7 @@ pub fn terminal(pc: &ProcessConfig, ch: &Channel, console: bool) -> Result<()> {
 pub fn finish(
     pc: &ProcessConfig,
     ch: &Channel,
-    release: impl FnOnce(ParentMsg) -> Result<()>,
+    release: impl FnOnce(ParentMsg, &[String]) -> Result<()>,
 ) -> Result<Infallible> {
     let process = pc.process;
     rlimits::apply(process.rlimits().as_deref().unwrap_or(&[]))?;
@@ -182,7 +183,7 @@ pub fn finish(
     if no_new_privs {
         install_seccomp(pc, ch)?;
     }
-    release(answer)?;
+    release(answer, &env)?;
     let err = nix::unistd::execve(&program, &argv, &envp).unwrap_err();
     Err(anyhow::Error::new(err).context(format!("exec {}", program.to_string_lossy())))
 }
