@@ -1679,7 +1679,7 @@ fn recursive_atime_options_leave_runcs_mode_on_a_bind_and_its_submounts() {
     });
     let err = res.failed();
     assert!(
-        err.contains("/mnt/both") && err.contains("Invalid argument"),
+        err.contains("/mnt/both") && err.contains("invalid argument"),
         "{err}"
     );
     // The host's mounts keep their own modes.
