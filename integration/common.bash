@@ -1,10 +1,13 @@
 # What both client suites share; each suite's helpers.bash sets REPO and sources this.
 
-# The runtime under test: the berth built by `make build`, or RUNTIME (RUNTIME=runc checks the
+# The runtime under test: the berth built by `make build` (in CARGO_TARGET_DIR when set, taken
+# from the checkout when relative, as make and cargo do), or RUNTIME (RUNTIME=runc checks the
 # suites themselves against runc).
 runtime_binary() {
+	local target=${CARGO_TARGET_DIR:-target}
+	[[ $target == /* ]] || target=$REPO/$target
 	case "${RUNTIME:-berth}" in
-	berth) echo "$REPO/target/release/berth" ;;
+	berth) echo "$target/release/berth" ;;
 	*) command -v "$RUNTIME" ;;
 	esac
 }
@@ -14,7 +17,37 @@ cgroup_mounts() {
 	awk '$9 ~ /^cgroup2?$/ {print $5}' /proc/self/mountinfo
 }
 
+# Starts "$@" in the background in a session of its own, its output into the file $1, holding
+# none of bats's descriptors: a daemon with bats's output pipe would keep the run from ending.
+daemon() {
+	local log=$1
+	shift
+	(
+		for fd in $(ls /proc/$BASHPID/fd); do
+			[ "$fd" -le 2 ] || eval "exec $fd>&-"
+		done
+		exec setsid "$@" >"$log" 2>&1 </dev/null
+	) &
+}
+
 fail() {
 	echo "$*" >&2
 	return 1
+}
+
+# Fails, naming them, when processes whose command line matches the pgrep pattern $1 are alive;
+# $2 says what they would be. (A bare `! pgrep …` never fails a test: errexit ignores a `!`.)
+no_process() {
+	local found
+	found=$(pgrep -af "$1") || return 0
+	fail "$2 left: $found"
+}
+
+# Waits (up to 5 s) until file $1 has the line $2, then checks that it has.
+wait_line() {
+	for _ in $(seq 50); do
+		grep -qx -- "$2" "$1" && return 0
+		sleep 0.1
+	done
+	fail "no line \"$2\" in $1: $(cat "$1")"
 }

@@ -3,6 +3,10 @@
 //! caller (runtime-spec 1.2): prestart and createRuntime in berth before pivot_root,
 //! createContainer inside the container before pivot_root, startContainer inside it right before
 //! the program's exec, poststart after start, poststop after delete.
+//!
+//! A hook without `env` inherits an environment, and every hook a working directory, as runc's
+//! do (it starts them with Go's exec.Cmd, whose nil Env means the runtime's own environment, and
+//! sets no Dir): see [`Inherited`].
 
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -88,11 +92,34 @@ pub fn state_json(state: &State, status: &str, pid: i32) -> String {
     serde_json::to_string(&doc).unwrap_or_default()
 }
 
+/// What a hook gets from the process that runs it. Those berth runs on the host (prestart,
+/// createRuntime, poststart, poststop) take berth's own environment and working directory —
+/// its caller's, or the bundle for `create` and `run`, which move there as runc does — and need
+/// the default. Inside the container runc runs createContainer in the rootfs with an environment
+/// it has cleared, and startContainer in `process.cwd` with the program's environment.
+#[derive(Clone, Copy, Default)]
+pub struct Inherited<'a> {
+    /// The environment of a hook without `env`; None: berth's own.
+    pub env: Option<&'a [String]>,
+    /// The working directory of every hook; None: berth's own.
+    pub cwd: Option<&'a Path>,
+}
+
 /// Runs every hook of `kind` in order; the first failure stops the rest.
 pub fn run(kind: Kind, hooks: Option<&Hooks>, state: &str) -> Result<()> {
+    run_inheriting(kind, hooks, state, Inherited::default())
+}
+
+/// [`run`], for hooks that inherit something else than berth's environment and directory.
+pub fn run_inheriting(
+    kind: Kind,
+    hooks: Option<&Hooks>,
+    state: &str,
+    inherited: Inherited,
+) -> Result<()> {
     let Some(hooks) = hooks else { return Ok(()) };
     for (i, hook) in kind.of(hooks).iter().enumerate() {
-        run_one(hook, state).with_context(|| describe(kind, i, hook))?;
+        run_one(hook, state, inherited).with_context(|| describe(kind, i, hook))?;
     }
     Ok(())
 }
@@ -103,28 +130,39 @@ pub fn run(kind: Kind, hooks: Option<&Hooks>, state: &str) -> Result<()> {
 pub fn run_warning(kind: Kind, hooks: Option<&Hooks>, state: &str) {
     let Some(hooks) = hooks else { return };
     for (i, hook) in kind.of(hooks).iter().enumerate() {
-        if let Err(e) = run_one(hook, state).with_context(|| describe(kind, i, hook)) {
+        let res = run_one(hook, state, Inherited::default());
+        if let Err(e) = res.with_context(|| describe(kind, i, hook)) {
             crate::logging::warn(crate::logging::one_line(&e));
         }
     }
 }
 
+/// runc's words ("error running startContainer hook #1: error running hook: …"), which tools
+/// and tests look for, with the hook's path.
 fn describe(kind: Kind, i: usize, hook: &Hook) -> String {
-    format!("{} hook #{i} ({})", kind.name(), hook.path().display())
+    format!(
+        "error running {} hook #{i}: error running hook {}",
+        kind.name(),
+        hook.path().display()
+    )
 }
 
-fn run_one(hook: &Hook, state: &str) -> Result<()> {
+fn run_one(hook: &Hook, state: &str, inherited: Inherited) -> Result<()> {
     let mut cmd = Command::new(hook.path());
     if let Some(args) = hook.args().as_deref() {
         if let Some((argv0, rest)) = args.split_first() {
             cmd.arg0(argv0).args(rest);
         }
     }
-    cmd.env_clear();
-    for var in hook.env().iter().flatten() {
-        if let Some((k, v)) = var.split_once('=') {
+    // `"env": []` is an empty environment; no `env` at all inherits one.
+    if let Some(vars) = hook.env().as_deref().or(inherited.env) {
+        cmd.env_clear();
+        for (k, v) in vars.iter().filter_map(|var| var.split_once('=')) {
             cmd.env(k, v);
         }
+    }
+    if let Some(dir) = inherited.cwd {
+        cmd.current_dir(dir);
     }
     // Memory files rather than pipes: nothing to drain while waiting, whatever the hook writes.
     let mut input = sys::memfd("hook-stdin", false)?;

@@ -15,6 +15,7 @@ use std::time::SystemTime;
 
 use anyhow::{Context, Result};
 use clap::ValueEnum;
+use nix::errno::Errno;
 
 use crate::cli::GlobalOpts;
 use crate::timefmt;
@@ -104,9 +105,42 @@ pub fn container_error(msg: &str) {
     let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
-/// An anyhow chain as `outer: inner: root cause` on a single line.
+/// An anyhow chain as `outer: inner: root cause` on a single line, a system error in the words
+/// Go gives it ("no such file or directory"), as in runc's messages: engines match those words —
+/// docker's client exits 127 on "no such file or directory" and 126 on "permission denied",
+/// containerd takes "no such process" for a process that is gone.
 pub fn one_line(err: &anyhow::Error) -> String {
-    format!("{err:#}").replace('\n', " ")
+    let causes: Vec<String> = err
+        .chain()
+        .map(|cause| match os_error(cause) {
+            Some(errno) => go_words(errno),
+            None => cause.to_string(),
+        })
+        .collect();
+    causes.join(": ").replace('\n', " ")
+}
+
+fn os_error(cause: &(dyn std::error::Error + 'static)) -> Option<Errno> {
+    if let Some(errno) = cause.downcast_ref::<Errno>() {
+        return Some(*errno);
+    }
+    let code = cause.downcast_ref::<std::io::Error>()?.raw_os_error()?;
+    Some(Errno::from_raw(code))
+}
+
+/// strerror's text with its first letter in lower case unless it starts an acronym, which is how
+/// Go's syscall package spells every errno.
+fn go_words(errno: Errno) -> String {
+    let text = errno.desc();
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(first), Some(second))
+            if first.is_ascii_uppercase() && second.is_ascii_lowercase() =>
+        {
+            format!("{}{}", first.to_ascii_lowercase(), &text[1..])
+        }
+        _ => text.to_owned(),
+    }
 }
 
 fn emit(level: &str, msg: &str) {
@@ -172,6 +206,27 @@ mod tests {
             text,
             "time=\"2026-11-25T08:00:00Z\" level=warning msg=\"a b\"\n"
         );
+    }
+
+    #[test]
+    fn system_errors_read_as_go_prints_them() {
+        let nix_error = Err::<(), _>(Errno::ENOENT)
+            .context("open /proc/sys/net/ipv4/x")
+            .context("sysctl net.ipv4.x")
+            .unwrap_err();
+        assert_eq!(
+            one_line(&nix_error),
+            "sysctl net.ipv4.x: open /proc/sys/net/ipv4/x: no such file or directory"
+        );
+        let io_error = Err::<(), _>(std::io::Error::from_raw_os_error(libc::EACCES))
+            .context("write memory.max")
+            .unwrap_err();
+        assert_eq!(one_line(&io_error), "write memory.max: permission denied");
+        assert_eq!(go_words(Errno::ESRCH), "no such process");
+        // An acronym keeps its capitals, as in Go's table.
+        assert_eq!(go_words(Errno::EDOTDOT), "RFS specific error");
+        let plain = anyhow::anyhow!("container \"x\" does not exist").context("kill");
+        assert_eq!(one_line(&plain), "kill: container \"x\" does not exist");
     }
 
     #[test]

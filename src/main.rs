@@ -19,7 +19,13 @@ fn main() {
     // SAFETY: restoring the default disposition before anything else runs.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = cli::parse();
+    // Before berth opens a descriptor of its own: the log file is the first.
+    let passed_fds = process::check_passed_fds(cli.preserve_fds());
     if let Err(err) = logging::init(&cli.global) {
+        logging::fatal(&err);
+        std::process::exit(1);
+    }
+    if let Err(err) = passed_fds {
         logging::fatal(&err);
         std::process::exit(1);
     }

@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use std::fmt::Display;
 use std::path::Path;
 
-use anyhow::{anyhow, Result};
-use oci_spec::runtime::{Linux, LinuxNamespaceType, Mount, Process, Spec};
+use anyhow::{anyhow, bail, Context, Result};
+use oci_spec::runtime::{Linux, LinuxNamespaceType, Mount, Process, Spec, User};
 
 use crate::linux::affinity::ExecAffinity;
 use crate::linux::apparmor;
@@ -97,6 +97,26 @@ pub fn check_security(p: &Process) -> Result<()> {
     Ok(())
 }
 
+/// The largest uid or gid runc accepts (libcontainer/user): (uid_t)-1 would tell setresuid to
+/// leave the id unchanged — the process would stay root — and ids from 2^31 up are not portable.
+const MAX_ID: u32 = i32::MAX as u32;
+
+/// `process.user`'s ids are in runc's range; `exec` checks its process with this too.
+pub fn check_user(user: &User) -> Result<()> {
+    let ids = [
+        ("uid".to_owned(), user.uid()),
+        ("gid".to_owned(), user.gid()),
+    ];
+    let groups = user.additional_gids().iter().flatten().enumerate();
+    let groups = groups.map(|(i, g)| (format!("additionalGids[{i}]"), *g));
+    for (field, id) in ids.into_iter().chain(groups) {
+        if id > MAX_ID {
+            bail!("process.user.{field}: {id} is out of range (uids and gids must be in range 0-{MAX_ID})");
+        }
+    }
+    Ok(())
+}
+
 fn check_process(p: &Process) -> Result<()> {
     if p.args().as_ref().is_none_or(|a| a.is_empty()) {
         return Err(invalid("process.args", "must name the program to run"));
@@ -116,6 +136,7 @@ fn check_process(p: &Process) -> Result<()> {
         }
     }
     check_security(p)?;
+    check_user(p.user()).context("config.json")?;
     ExecAffinity::from_spec(p).map_err(|e| anyhow!("config.json: {e:#}"))?;
     for (i, env) in p.env().iter().flatten().enumerate() {
         if !env.contains('=') {
@@ -319,4 +340,35 @@ fn check_linux(linux: &Linux, namespaces: &HashSet<LinuxNamespaceType>) -> Resul
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(uid: u32, gid: u32, groups: &[u32]) -> User {
+        let mut u = User::default();
+        u.set_uid(uid);
+        u.set_gid(gid);
+        u.set_additional_gids(Some(groups.to_vec()));
+        u
+    }
+
+    #[test]
+    fn ids_are_in_runcs_range() {
+        assert!(check_user(&user(0, 0, &[])).is_ok());
+        assert!(check_user(&user(MAX_ID, MAX_ID, &[MAX_ID])).is_ok());
+        for (u, field) in [
+            (user(u32::MAX, 0, &[]), "process.user.uid: 4294967295 "),
+            (user(0, MAX_ID + 1, &[]), "process.user.gid: 2147483648 "),
+            (
+                user(0, 0, &[1, u32::MAX]),
+                "process.user.additionalGids[1]: ",
+            ),
+        ] {
+            let err = check_user(&u).unwrap_err().to_string();
+            assert!(err.starts_with(field), "{err}");
+            assert!(err.ends_with("must be in range 0-2147483647)"), "{err}");
+        }
+    }
 }

@@ -130,7 +130,7 @@ fn missing_bundle_directory() {
     let env = Env::new("bad-no-bundle");
     let bundle = env.dir.join("no-such-bundle");
     let err = create_fails(&env, "b1", &bundle, &[s(&bundle)]);
-    assert!(err.contains("No such file or directory"), "{err}");
+    assert!(err.contains("no such file or directory"), "{err}");
 }
 
 #[test]

@@ -529,8 +529,8 @@ fn errors_on_stderr_are_logrus_lines_as_runcs() {
 
 #[test]
 fn an_error_after_start_reaches_the_containers_stderr_as_an_error_line() {
-    // The init fails at its exec, after `create` has returned: only the container's own stderr
-    // can tell, in the form berth's own errors take there.
+    // The init fails at its exec, after `create` has returned: the container's own stderr
+    // tells, in the form berth's own errors take there (and `start` fails with it).
     let env = Env::new("cli-late-error");
     let rootfs = env.copy_rootfs();
     fs::write(rootfs.join("script"), "#!/nonexistent/interpreter\n").unwrap();
@@ -551,12 +551,22 @@ fn an_error_after_start_reaches_the_containers_stderr_as_an_error_line() {
         .status()
         .unwrap();
     assert!(created.success());
-    env.berth(&["start", "e1"]).ok();
+    // `start` reads the init's last error from exec.fifo and fails with it, too.
+    let start = env.berth(&["start", "e1"]);
+    assert!(
+        start
+            .failed()
+            .contains("exec /script: no such file or directory"),
+        "{start:?}"
+    );
     eventually("e1 to stop", || env.status("e1") == "stopped");
     let text = fs::read_to_string(&container_stderr).unwrap();
     assert_eq!(text.lines().count(), 1, "{text:?}");
     let msg = common::error_message(text.trim_end()).expect(&text);
-    assert!(msg.contains("exec /script: ENOENT"), "{msg}");
+    assert!(
+        msg.contains("exec /script: no such file or directory"),
+        "{msg}"
+    );
     env.berth(&["delete", "e1"]).ok();
     env.assert_gone("e1");
 }

@@ -607,7 +607,7 @@ fn exec_tty_in_the_foreground_uses_berths_terminal() {
     let before = nix::sys::termios::tcgetattr(pty.slave.as_fd()).unwrap();
     let stdio = || Stdio::from(pty.slave.try_clone().unwrap());
     let mut child = env
-        .berth_cmd(&["exec", "-t", "t2", "sh", "-c", "tty; stty size; exit 4"])
+        .berth_cmd(&["exec", "-t", "t2", "sh", "-c", "stty size; tty; exit 4"])
         .stdin(stdio())
         .stdout(stdio())
         .stderr(stdio())
@@ -621,9 +621,13 @@ fn exec_tty_in_the_foreground_uses_berths_terminal() {
     )
     .unwrap();
     let text = read_available(&pty.master);
-    assert_pts_line(&text);
-    // The container's terminal got the size of berth's.
-    assert!(text.ends_with("\r\n33 111\r\n"), "{text:?}");
+    // The container's terminal has the size of berth's before the process runs: `stty size`
+    // comes first (it read 0x0 now and then when berth set the size only after the exec).
+    let (size, rest) = text
+        .split_once("\r\n")
+        .unwrap_or_else(|| panic!("{text:?}"));
+    assert_eq!(size, "33 111", "{text:?}");
+    assert_pts_line(rest);
     // berth put its terminal in raw mode while attached, and restored it.
     let after = nix::sys::termios::tcgetattr(pty.slave.as_fd()).unwrap();
     assert_eq!(after.local_flags, before.local_flags);
@@ -788,7 +792,10 @@ fn cpu_affinity_resets_in_the_cgroup_and_exec_cpu_affinity_applies() {
         first.parse::<u32>().unwrap()..=last.parse().unwrap()
     });
     let Some(other) = cpus.find(|&c| c != 0) else {
-        eprintln!("SKIP cpu affinity: one CPU");
+        common::skip(
+            "exec-affinity/cpus",
+            "one CPU online: no second CPU to pin to",
+        );
         return;
     };
     let other = other.to_string();
@@ -908,6 +915,113 @@ fn exec_of_a_missing_program_fails_with_one_line() {
     assert_eq!(env.status("m1"), "running");
     env.berth(&["delete", "--force", "m1"]).ok();
     env.assert_gone("m1");
+}
+
+/// The container's processes, as `berth ps` lists them.
+fn container_pids(env: &Env, id: &str) -> Vec<i32> {
+    serde_json::from_str(env.berth(&["ps", "--format", "json", id]).ok()).unwrap()
+}
+
+#[test]
+fn exec_failures_of_berths_own_exit_255_the_process_its_status() {
+    // runc's "exec [exit codes]": 255 is exec's own failure (as with ssh), anything else the
+    // process's; a command line that does not parse is a usage error, 1.
+    let env = Env::new("exec-codes");
+    let init = start(
+        &env,
+        "c1",
+        &config_with_tmp(&env, "touch /tmp/ready; exec sleep 1000"),
+    );
+    assert_eq!(exec(&env, "c1", &["false"]).code, 1);
+    assert_eq!(exec_sh(&env, "c1", "exit 42").code, 42);
+    assert_eq!(exec_sh(&env, "c1", "exit 255").code, 255);
+    let own_failures: [(&[&str], &[&str], &str); 5] = [
+        (
+            &["--pid-file", "/non-existent/directory/pid"],
+            &["true"],
+            "pid file",
+        ),
+        (&[], &["no-such-binary"], "no-such-binary"),
+        (&["--cwd", "/no/such/dir"], &["true"], "/no/such/dir"),
+        (&["--user", "nobody"], &["true"], "--user"),
+        (&[], &[], "no command"),
+    ];
+    for (opts, command, words) in own_failures {
+        let out = exec_opts(&env, opts, "c1", command);
+        let err = out.failed();
+        assert_eq!(out.code, 255, "{opts:?} {command:?}: {out:?}");
+        assert!(err.contains("exec failed") && err.contains(words), "{err}");
+    }
+    let unknown = exec(&env, "no_such_container", &["true"]);
+    assert_eq!(unknown.code, 255, "{unknown:?}");
+    assert!(unknown.failed().contains("does not exist"), "{unknown:?}");
+    let usage = exec_opts(&env, &["--no-such-flag"], "c1", &["true"]);
+    assert_eq!(usage.code, 1, "{usage:?}");
+    assert!(usage.failed().contains("--no-such-flag"), "{usage:?}");
+    // None of them left a process behind.
+    assert_eq!(container_pids(&env, "c1"), [init]);
+
+    env.berth(&["pause", "c1"]).ok();
+    let paused = exec(&env, "c1", &["true"]);
+    assert_eq!(paused.code, 255, "{paused:?}");
+    assert!(
+        paused
+            .failed()
+            .contains("cannot exec in a paused container"),
+        "{paused:?}"
+    );
+    env.berth(&["resume", "c1"]).ok();
+
+    env.berth(&["kill", "c1", "KILL"]).ok();
+    eventually("the container to stop", || env.status("c1") == "stopped");
+    let stopped = exec(&env, "c1", &["true"]);
+    assert_eq!(stopped.code, 255, "{stopped:?}");
+    assert!(stopped.failed().contains("not running"), "{stopped:?}");
+    env.berth(&["delete", "c1"]).ok();
+    env.assert_gone("c1");
+}
+
+#[test]
+fn exec_process_file_takes_runcs_defaults_for_what_it_leaves_out() {
+    let env = Env::new("exec-process-defaults");
+    start(
+        &env,
+        "q1",
+        &config_with_tmp(&env, "touch /tmp/ready; exec sleep 1000"),
+    );
+    // No user (uid 0, gid 0), env (only the HOME of /etc/passwd), capabilities (the container's),
+    // rlimits (the container's RLIMIT_NOFILE of 1024, not berth's own) or noNewPrivileges (the
+    // container's true): what runc's Go decoder and exec make of them.
+    let script = "id -u; id -g; grep -E '^Cap(Prm|Eff|Bnd)' /proc/self/status; ulimit -Hn; \
+                  grep NoNewPrivs /proc/self/status; tr '\\0' '\\n' < /proc/$$/environ; echo end";
+    let caps = format!(
+        "{:016x}",
+        capabilities(&["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"])
+    );
+    let want =
+        format!("0\n0\nCapPrm:\t{caps}\nCapEff:\t{caps}\nCapBnd:\t{caps}\n1024\nNoNewPrivs:\t1\nHOME=/root\nend\n");
+    let file = env.dir.join("process.json");
+    for process in [
+        json!({ "args": ["/bin/sh", "-c", script], "cwd": "/" }),
+        json!({ "args": ["/bin/sh", "-c", script], "cwd": "/", "user": null, "env": null }),
+    ] {
+        fs::write(&file, process.to_string()).unwrap();
+        let out = exec_opts(&env, &["--process", file.to_str().unwrap()], "q1", &[]);
+        assert_eq!(out.ok(), want, "{process}");
+    }
+    // cwd and args are what runc requires: their absence is named, with exec's own status.
+    for (process, field) in [
+        (json!({ "args": ["true"] }), "cwd"),
+        (json!({ "cwd": "/" }), "no command"),
+    ] {
+        fs::write(&file, process.to_string()).unwrap();
+        let out = exec_opts(&env, &["-p", file.to_str().unwrap()], "q1", &[]);
+        assert_eq!(out.code, 255, "{process}: {out:?}");
+        assert!(out.failed().contains(field), "{process}: {out:?}");
+    }
+    assert_eq!(container_pids(&env, "q1").len(), 1);
+    env.berth(&["delete", "--force", "q1"]).ok();
+    env.assert_gone("q1");
 }
 
 #[test]

@@ -23,6 +23,9 @@ const KINDS: [&str; 6] = [
 
 const HOOK_PATH: &str = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
 
+/// The PATH berth runs with where a test gives it an environment of its own.
+const HOST_PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
+
 /// The hook body (one line, for dash on the host and busybox sh in the container). Arguments:
 /// kind, output directory, then paths whose existence it reports. It records its stdin, its own
 /// argv and environment (of the shell process itself: `cd -P /proc/self` finds it in whatever
@@ -359,7 +362,8 @@ fn every_hook_runs_once_in_order_through_run() {
 fn hooks_get_only_their_args_and_env_and_run_in_listed_order() {
     let env = Env::new("hooks-args");
     let out = hook_dir(&env);
-    // A script run by path: no args means argv is just the path; no env means an empty one.
+    // A script run by path: no args means argv is just the path; no env means berth's own, an
+    // empty one an empty one.
     let script = env.dir.join("record");
     fs::write(
         &script,
@@ -377,14 +381,25 @@ fn hooks_get_only_their_args_and_env_and_run_in_listed_order() {
         "prestart": [
             { "path": script },
             { "path": script, "args": ["ignored-by-the-shebang", "first arg", "second"],
-              "env": ["ONLY=this", "AND=that"] }
+              "env": ["ONLY=this", "AND=that"] },
+            { "path": script, "env": [] }
         ]
     });
-    let res = env.run("a1", &cfg);
+    let bundle = env.write_bundle("a1", &cfg);
+    let mut cmd = env.berth_cmd(&["run", "--bundle", bundle.to_str().unwrap(), "a1"]);
+    cmd.env_clear()
+        .env("PATH", HOST_PATH)
+        .env("CALLER", "berth's");
+    let res = common::capture(cmd.stdin(std::process::Stdio::null()), &env.dir);
     assert_eq!(res.code, 0, "{res:?}");
     env.assert_gone("a1");
     let read = |n: usize| fs::read_to_string(out.join(format!("{n}.record"))).unwrap();
-    assert_eq!(read(0), format!("{}\n0:\n\n", script.display()));
+    let first = read(0);
+    let lines: Vec<&str> = first.lines().collect();
+    assert_eq!(lines[..2], [script.to_str().unwrap(), "0:"], "{first}");
+    let berths = sorted_env(&format!("PATH={HOST_PATH}|CALLER=berth's"));
+    assert_eq!(sorted_env(lines[2]), berths, "{first}");
+    assert_eq!(read(2), format!("{}\n0:\n\n", script.display()));
     let second = read(1);
     let lines: Vec<&str> = second.lines().collect();
     assert_eq!(
@@ -394,7 +409,7 @@ fn hooks_get_only_their_args_and_env_and_run_in_listed_order() {
     );
     assert_eq!(sorted_env(lines[2]), ["AND=that", "ONLY=this"], "{second}");
     assert_eq!(lines.len(), 3, "{second}");
-    assert_eq!(fs::read_dir(&out).unwrap().count(), 2);
+    assert_eq!(fs::read_dir(&out).unwrap().count(), 3);
 }
 
 #[test]
@@ -563,4 +578,122 @@ fn poststart_runs_after_the_program_even_behind_a_slow_start_container_hook() {
     assert_eq!(cmdline, b"sleep\x001000\x00");
     env.berth(&["delete", "--force", "w1"]).ok();
     env.assert_gone("w1");
+}
+
+/// A hook without `env` that writes its working directory and environment to `<out>/<kind>`.
+fn where_and_what_hook(kind: &str, out: &Path) -> Value {
+    let script =
+        r#"c=$(pwd -P); cd -P /proc/self; { echo "$c"; tr '\0' '|' < environ; } > "$2/$1""#;
+    json!({
+        "path": "/bin/sh",
+        "args": ["sh", "-c", script, "sh", kind, out]
+    })
+}
+
+/// The working directory and the (sorted) environment a hook of `kind` wrote.
+fn where_and_what(out: &Path, kind: &str) -> (PathBuf, Vec<String>) {
+    let text = fs::read_to_string(out.join(kind)).unwrap_or_else(|e| panic!("{kind}: {e}"));
+    let (cwd, environ) = text.split_once('\n').unwrap();
+    (PathBuf::from(cwd), sorted_env(environ))
+}
+
+/// `berth ARGS` run from `dir` with only PATH and STEP=`step` in its environment.
+fn berth_from(env: &Env, dir: &Path, step: &str, args: &[&str]) -> Run {
+    fs::create_dir_all(dir).unwrap();
+    let mut cmd = env.berth_cmd(args);
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", HOST_PATH)
+        .env("STEP", step)
+        .stdin(std::process::Stdio::null());
+    common::capture(&mut cmd, &env.dir)
+}
+
+#[test]
+fn hooks_without_env_inherit_and_run_where_runcs_do() {
+    let env = Env::new("hooks-inherit");
+    let out = hook_dir(&env);
+    let mut cfg = env.config(&["sleep", "1000"]);
+    cfg["process"]["env"] = json!(["PATH=/usr/bin:/bin", "ONE=two", "FOO=bar"]);
+    cfg["process"]["cwd"] = json!("/tmp");
+    cfg["mounts"].as_array_mut().unwrap().push(json!({
+        "destination": "/mnt", "type": "bind", "source": out, "options": ["rbind", "rw"]
+    }));
+    let mut hooks = json!({});
+    for kind in KINDS {
+        let dir = if kind == "startContainer" {
+            Path::new("/mnt")
+        } else {
+            &out
+        };
+        hooks[kind] = json!([where_and_what_hook(kind, dir)]);
+    }
+    cfg["hooks"] = hooks;
+    let bundle = env.write_bundle("i1", &cfg);
+    let from = |step: &str| env.dir.join(format!("from-{step}"));
+    let caller_env = |step: &str| sorted_env(&format!("PATH={HOST_PATH}|STEP={step}"));
+
+    // Each command from a directory of its own; create's relative --pid-file is relative to it.
+    let b = bundle.to_str().unwrap();
+    let args = ["create", "--bundle", b, "--pid-file", "init.pid", "i1"];
+    berth_from(&env, &from("create"), "create", &args).ok();
+    let pid = fs::read_to_string(from("create").join("init.pid")).unwrap();
+    assert_eq!(pid, env.state("i1")["pid"].to_string());
+    berth_from(&env, &from("start"), "start", &["start", "i1"]).ok();
+    berth_from(
+        &env,
+        &from("delete"),
+        "delete",
+        &["delete", "--force", "i1"],
+    )
+    .ok();
+    env.assert_gone("i1");
+
+    // On the host: runc's own directory and environment. create moves into the bundle (runc's
+    // setupSpec); start and delete stay where they were started.
+    let bundle = fs::canonicalize(&bundle).unwrap();
+    for (kind, cwd, step) in [
+        ("prestart", bundle.clone(), "create"),
+        ("createRuntime", bundle.clone(), "create"),
+        ("poststart", from("start"), "start"),
+        ("poststop", from("delete"), "delete"),
+    ] {
+        let cwd = fs::canonicalize(cwd).unwrap();
+        assert_eq!(
+            where_and_what(&out, kind),
+            (cwd, caller_env(step)),
+            "{kind}"
+        );
+    }
+    // createContainer: in the rootfs (runc's prepareRootfs moves there), with the environment
+    // runc's init has cleared by then.
+    let rootfs = fs::canonicalize(common::fixture_rootfs()).unwrap();
+    assert_eq!(where_and_what(&out, "createContainer"), (rootfs, vec![]));
+    // startContainer: in process.cwd, with the program's environment, HOME included.
+    let program_env = sorted_env("PATH=/usr/bin:/bin|ONE=two|FOO=bar|HOME=/root");
+    assert_eq!(
+        where_and_what(&out, "startContainer"),
+        (PathBuf::from("/tmp"), program_env)
+    );
+
+    // run: everything on the host happens in the bundle.
+    for kind in KINDS {
+        fs::remove_file(out.join(kind)).unwrap();
+    }
+    let res = berth_from(
+        &env,
+        &from("run"),
+        "run",
+        &["run", "--bundle", b, "-d", "i2"],
+    );
+    res.ok();
+    berth_from(&env, &from("run"), "run", &["delete", "--force", "i2"]).ok();
+    env.assert_gone("i2");
+    for kind in ["prestart", "createRuntime", "poststart"] {
+        assert_eq!(
+            where_and_what(&out, kind),
+            (bundle.clone(), caller_env("run")),
+            "{kind}"
+        );
+    }
 }

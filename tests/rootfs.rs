@@ -1679,3 +1679,84 @@ fn idmapped_bind_mounts_in_a_user_namespace() {
     assert_eq!(fs::metadata(dir.join("new")).unwrap().uid(), 0);
     assert_clean(&env, &["idu"]);
 }
+
+/// A tmpfs mounted on the host at `at` with the mount flags `flags`, detached again on drop.
+fn host_tmpfs_with(at: &Path, flags: MsFlags) -> HostMount {
+    fs::create_dir_all(at).unwrap();
+    mount(Some("tmpfs"), at, Some("tmpfs"), flags, Some("size=1m")).unwrap();
+    HostMount(at.to_owned())
+}
+
+#[test]
+fn recursive_atime_options_leave_runcs_mode_on_a_bind_and_its_submounts() {
+    let env = Env::new("rootfs-ratime");
+    let rootfs = env.copy_rootfs();
+    // The bind source and a mount below it start in modes no single option gives both of:
+    // noatime with nodiratime above, strictatime (no flag in mountinfo) below.
+    let src = env.dir.join("src");
+    let top = host_tmpfs_with(&src, MsFlags::MS_NOATIME | MsFlags::MS_NODIRATIME);
+    let sub = host_tmpfs_with(&src.join("sub"), MsFlags::MS_STRICTATIME);
+    // Options, then the flags mountinfo shows for the bind and for its submount: runc's (1.3.x,
+    // 1.4.1 and later, whose atime fix took away 1.1's EINVAL for ratime and rnostrictatime and
+    // made rnorelatime, a no-op there, relatime).
+    let relatime = ("rw,nodiratime,relatime", "rw,relatime");
+    let cases: &[(&[&str], (&str, &str))] = &[
+        (&["rnoatime"], ("rw,noatime,nodiratime", "rw,noatime")),
+        (&["rstrictatime"], ("rw,nodiratime", "rw")),
+        (&["rrelatime"], relatime),
+        (&["ratime"], relatime),
+        (&["rnostrictatime"], relatime),
+        (&["rnorelatime"], relatime),
+        (&["rnodiratime"], ("rw,noatime,nodiratime", "rw,nodiratime")),
+        (&["rdiratime"], ("rw,noatime", "rw")),
+        // A mode set earlier stays: rrelatime and rnorelatime change no bit of it.
+        (
+            &["rnoatime", "rrelatime"],
+            ("rw,noatime,nodiratime", "rw,noatime"),
+        ),
+        (
+            &["rnoatime", "rnorelatime"],
+            ("rw,noatime,nodiratime", "rw,noatime"),
+        ),
+        (&["rstrictatime", "ratime"], ("rw,nodiratime", "rw")),
+        (&["rnoatime", "ratime"], relatime),
+    ];
+    let out = env.sh("ratime", MOUNTINFO, |c| {
+        use_rootfs(c, &rootfs);
+        for (i, (opts, _)) in cases.iter().enumerate() {
+            let options: Vec<&str> = ["rbind"].iter().chain(opts.iter()).copied().collect();
+            add_mount(c, bind(&format!("/mnt/m{i}"), &src, &options));
+        }
+    });
+    let mounts = parse_mountinfo(sections(out.ok())[0]);
+    for (i, (opts, (above, below))) in cases.iter().enumerate() {
+        let seen = (
+            at(&mounts, &format!("/mnt/m{i}")).opts.as_str(),
+            at(&mounts, &format!("/mnt/m{i}/sub")).opts.as_str(),
+        );
+        assert_eq!(seen, (*above, *below), "{opts:?}");
+    }
+    // Two modes at once: the kernel refuses them, and so the container, as with runc.
+    let res = env.sh("ratime2", "true", |c| {
+        use_rootfs(c, &rootfs);
+        add_mount(
+            c,
+            bind("/mnt/both", &src, &["rbind", "rnoatime", "rstrictatime"]),
+        );
+    });
+    let err = res.failed();
+    assert!(
+        err.contains("/mnt/both") && err.contains("invalid argument"),
+        "{err}"
+    );
+    // The host's mounts keep their own modes.
+    let host = host_mountinfo();
+    assert_eq!(
+        at(&host, src.to_str().unwrap()).opts,
+        "rw,noatime,nodiratime"
+    );
+    assert_eq!(at(&host, src.join("sub").to_str().unwrap()).opts, "rw");
+    drop(sub);
+    drop(top);
+    assert_clean(&env, &["ratime", "ratime2"]);
+}

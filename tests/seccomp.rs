@@ -219,7 +219,7 @@ fn bad_profiles_fail_before_anything_is_created() {
 }
 
 /// A static test program built from tests/helpers with gcc, in a directory to bind-mount;
-/// `None` (and the reason printed) where gcc is missing.
+/// `None` (a skip) where gcc or libc6-dev is missing — `make test` installs them.
 fn helper(env: &Env, name: &str, flags: &[&str]) -> Option<PathBuf> {
     let dir = env.dir.join("helpers");
     fs::create_dir_all(&dir).unwrap();
@@ -233,9 +233,12 @@ fn helper(env: &Env, name: &str, flags: &[&str]) -> Option<PathBuf> {
     match built {
         Ok(s) if s.success() => Some(dir),
         other => {
-            eprintln!(
-                "skipped: cannot build {} with gcc -static ({other:?})",
-                source.display()
+            common::skip(
+                "seccomp/gcc-static",
+                &format!(
+                    "cannot build {} with gcc -static ({other:?}): apt-get install gcc libc6-dev",
+                    source.display()
+                ),
             );
             None
         }
@@ -288,7 +291,10 @@ fn x86_syscalls_follow_the_profile() {
         json!(["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]),
     );
     if listed.stdout.starts_with("no i386 entry") {
-        eprintln!("skipped: this kernel runs no i386 code (ia32_emulation off)");
+        common::skip(
+            "seccomp-x86/ia32",
+            "this kernel runs no i386 code (ia32_emulation off)",
+        );
         return;
     }
     assert_eq!(
@@ -363,7 +369,8 @@ fn a_notify_agent_gets_the_listener_and_answers() {
     profile["listenerPath"] = json!(env.dir.join("nobody.sock"));
     let out = run_with(&env, "n2", "true", profile);
     assert!(
-        out.failed().contains("connect to the seccomp agent at"),
+        out.failed()
+            .contains("failed to connect with seccomp agent at"),
         "{out:?}"
     );
     env.assert_gone("n2");
@@ -374,7 +381,10 @@ fn a_notify_agent_gets_the_listener_and_answers() {
 fn podman_profile(caps: &[&str]) -> Option<Value> {
     const PATH: &str = "/usr/share/containers/seccomp.json";
     let Ok(text) = fs::read_to_string(PATH) else {
-        eprintln!("skipped: no {PATH} (apt-get install golang-github-containers-common)");
+        common::skip(
+            "seccomp-podman/profile",
+            &format!("no {PATH} (apt-get install golang-github-containers-common)"),
+        );
         return None;
     };
     let doc: Value = serde_json::from_str(&text).unwrap();
@@ -482,4 +492,208 @@ fn berths_default_profile_runs_a_shell_and_refuses_namespaces() {
         "{out:?}"
     );
     assert!(out.stderr.contains("mount: permission denied"), "{out:?}");
+}
+
+/// What busybox's static `echo` (and tests/helpers/raw-syscalls) needs, execve included: a
+/// profile written as profiles were before Linux 5.9 — no close_range, clone3, openat2,
+/// faccessat2 or rseq — with ERRNO as its default action.
+fn old_style_profile(errno: Option<u32>, more: &[&str]) -> Value {
+    const NEEDED: &[&str] = &[
+        "execve",
+        "arch_prctl",
+        "set_tid_address",
+        "set_robust_list",
+        "prlimit64",
+        "readlink",
+        "getrandom",
+        "brk",
+        "mprotect",
+        "prctl",
+        "getuid",
+        "newfstatat",
+        "write",
+        "exit_group",
+    ];
+    let names = [NEEDED, more].concat();
+    let mut profile = json!({
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": [{ "names": names, "action": "SCMP_ACT_ALLOW" }]
+    });
+    if let Some(errno) = errno {
+        profile["defaultErrnoRet"] = json!(errno);
+    }
+    profile
+}
+
+/// Between the filter and the program's execve berth runs nothing the program does not need
+/// itself (descriptors are marked close-on-exec before the filter): a profile listing only what
+/// `echo` needs starts it, whether its default errno is runc's EPERM or its own ENXIO — by
+/// `run`, by `exec` into a container under the same profile, and by create + start, where the
+/// init also waits on exec.fifo (read) and tells berth so (sendmsg).
+#[test]
+fn old_style_errno_profiles_start_a_container() {
+    let env = Env::new("seccomp-old");
+    for (id, errno) in [("o1", None), ("o2", Some(6))] {
+        let mut config = env.config(&["echo", "hi"]);
+        config["linux"]["seccomp"] = old_style_profile(errno, &[]);
+        let out = env.run(id, &config);
+        assert_eq!((out.code, out.stdout.as_str()), (0, "hi\n"), "{out:?}");
+        env.assert_gone(id);
+    }
+
+    let mut config = env.config(&["sleep", "100"]);
+    config["linux"]["seccomp"] = old_style_profile(None, &["clock_nanosleep"]);
+    let bundle = env.write_bundle("o3", &config);
+    env.berth(&["run", "-d", "--bundle", bundle.to_str().unwrap(), "o3"])
+        .ok();
+    let out = env.berth(&["exec", "o3", "echo", "joined"]);
+    assert_eq!(out.ok(), "joined\n");
+    env.berth(&["delete", "--force", "o3"]).ok();
+    env.assert_gone("o3");
+
+    let mut config = env.config(&["echo", "started"]);
+    config["linux"]["seccomp"] = old_style_profile(None, &["read", "sendmsg"]);
+    assert_eq!(create_start_and_wait(&env, "o4", &config), "started\n");
+    env.assert_gone("o4");
+}
+
+/// `create`, then `start`, of a container that stops by itself; its output (stdout and stderr,
+/// which the container keeps after create returns). The container is deleted.
+fn create_start_and_wait(env: &Env, id: &str, config: &Value) -> String {
+    let bundle = env.write_bundle(id, config);
+    let output = env.dir.join(format!("{id}.out"));
+    let file = fs::File::create(&output).unwrap();
+    let created = env
+        .berth_cmd(&["create", "--bundle", bundle.to_str().unwrap(), id])
+        .stdin(std::process::Stdio::null())
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .status()
+        .unwrap();
+    assert!(
+        created.success(),
+        "{}",
+        fs::read_to_string(&output).unwrap()
+    );
+    env.berth(&["start", id]).ok();
+    common::eventually("the container to stop", || env.status(id) == "stopped");
+    env.berth(&["delete", id]).ok();
+    fs::read_to_string(&output).unwrap()
+}
+
+/// runc's -ENOSYS rule in a real container: under an old-style errno profile, syscalls newer
+/// than every one it names (statx, clone3, faccessat2) get ENOSYS, so that glibc falls back; an
+/// older one it leaves out (mkdir) gets the profile's errno.
+#[test]
+fn syscalls_newer_than_the_profile_get_enosys() {
+    let env = Env::new("seccomp-enosys");
+    let Some(dir) = helper(&env, "raw-syscalls", &[]) else {
+        return;
+    };
+    let numbers = [
+        libc::SYS_mkdir,
+        libc::SYS_statx,
+        libc::SYS_clone3,
+        libc::SYS_faccessat2,
+    ];
+    let args: Vec<String> = numbers.iter().map(|n| n.to_string()).collect();
+    for (id, errno_ret, errno) in [("e1", None, libc::EPERM), ("e2", Some(6), libc::ENXIO)] {
+        let mut argv = vec!["/mnt/raw-syscalls"];
+        argv.extend(args.iter().map(String::as_str));
+        let mut config = env.config(&argv);
+        with_helpers(&mut config, &dir);
+        config["linux"]["seccomp"] = old_style_profile(errno_ret, &[]);
+        let out = env.run(id, &config);
+        let expected: String = numbers
+            .iter()
+            .zip([errno, libc::ENOSYS, libc::ENOSYS, libc::ENOSYS])
+            .map(|(nr, e)| format!("{nr} -{e}\n"))
+            .collect();
+        assert_eq!(out.stdout, expected, "{out:?}");
+        env.assert_gone(id);
+    }
+}
+
+/// A startContainer hook runs in the container under its filter, as with runc: one the profile
+/// kills fails `run` and `start` with runc's words ("error running startContainer hook #0",
+/// "error running hook"), and the container never runs its program.
+#[test]
+fn a_start_hook_the_profile_kills_fails_run_and_start() {
+    let env = Env::new("seccomp-hook");
+    let mut config = env.config(&["echo", "not reached"]);
+    config["hooks"] = json!({ "startContainer": [{ "path": "/bin/uname" }] });
+    config["linux"]["seccomp"] =
+        allow_but(json!([{ "names": ["uname"], "action": "SCMP_ACT_KILL" }]));
+    let check = |err: &str| {
+        assert!(
+            err.contains("error running startContainer hook #0: error running hook")
+                && err.contains("SIGSYS"),
+            "{err}"
+        );
+    };
+    let out = env.run("h1", &config);
+    check(&out.failed());
+    assert_eq!(out.stdout, "", "{out:?}");
+    env.assert_gone("h1");
+
+    env.create("h2", &config).ok();
+    let start = env.berth(&["start", "h2"]);
+    check(&start.failed());
+    assert_eq!(env.status("h2"), "stopped");
+    env.berth(&["delete", "h2"]).ok();
+    env.assert_gone("h2");
+}
+
+/// As runc: SCMP_ACT_NOTIFY on write is refused before anything is made, and an agent that
+/// cannot be reached is named with runc's words and berth's field.
+#[test]
+fn notify_on_write_is_refused_and_an_unreachable_agent_named() {
+    let env = Env::new("seccomp-notify-refused");
+    let mut profile = allow_but(json!([{ "names": ["write"], "action": "SCMP_ACT_NOTIFY" }]));
+    profile["listenerPath"] = json!(env.dir.join("agent.sock"));
+    let out = run_with(&env, "w1", "true", profile);
+    let err = out.failed();
+    assert!(
+        err.contains("linux.seccomp.syscalls[0].names[0]: SCMP_ACT_NOTIFY cannot be used for the write syscall"),
+        "{err}"
+    );
+    env.assert_gone("w1");
+
+    let mut profile = deny_mkdir("SCMP_ACT_NOTIFY");
+    profile["listenerPath"] = json!(env.dir.join("nobody.sock"));
+    let out = run_with(&env, "w2", "true", profile);
+    let err = out.failed();
+    assert!(
+        err.contains("linux.seccomp.listenerPath: failed to connect with seccomp agent"),
+        "{err}"
+    );
+    env.assert_gone("w2");
+}
+
+/// With create + start a no_new_privs filter goes in after berth's answer to Ready: its
+/// listener still reaches the agent before `create` returns, and the agent answers the program.
+#[test]
+fn a_created_containers_listener_reaches_the_agent() {
+    let env = Env::new("seccomp-notify-create");
+    let socket = env.dir.join("agent.sock");
+    let listener = UnixListener::bind(&socket).unwrap();
+    let agent = std::thread::spawn(move || {
+        let (state, fd) = accept_agent_message(&listener);
+        (state, answer(&fd, libc::ENOSPC))
+    });
+    let mut profile = deny_mkdir("SCMP_ACT_NOTIFY");
+    profile["listenerPath"] = json!(socket);
+    let mut config = env.config(&["sh", "-c", "mkdir /tmp/a; echo status $?"]);
+    with_tmp(&mut config);
+    config["linux"]["seccomp"] = profile;
+    let output = create_start_and_wait(&env, "c1", &config);
+    assert!(
+        output.ends_with("No space left on device\nstatus 1\n"),
+        "{output}"
+    );
+    let (state, nr) = agent.join().unwrap();
+    assert_eq!(nr as i64, libc::SYS_mkdir);
+    assert_eq!(state["state"]["status"], "creating");
+    env.assert_gone("c1");
 }

@@ -1,9 +1,10 @@
 //! Writes one archive entry into the rootfs: the object itself (file, directory, symlink, hard
 //! link, device node, fifo), then its owner, mode (with setuid/setgid/sticky bits), xattrs and
 //! mtime — every call relative to the parent directory's fd, the last component never followed.
+//! Sparse files keep their holes: runs of zeros are skipped over, not written.
 
 use std::ffi::OsStr;
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -21,6 +22,8 @@ use crate::inroot::{remove_all, RootDir};
 /// What an entry is, with what its kind needs.
 pub enum Kind<'a> {
     File,
+    /// A GNU sparse file: its holes read as zeros, which are not written.
+    SparseFile,
     Directory,
     Symlink(&'a [u8]),
     /// A hard link to this (cleaned) path inside the root.
@@ -43,13 +46,18 @@ pub struct Metadata {
 pub struct Writer {
     pub as_root: bool,
     buffer: Vec<u8>,
+    /// What a hole reads as, to compare with (mapped lazily, as zero pages).
+    zeros: Vec<u8>,
 }
+
+const BUFFER_SIZE: usize = 256 * 1024;
 
 impl Writer {
     pub fn new() -> Writer {
         Writer {
             as_root: rustix::process::geteuid().is_root(),
-            buffer: vec![0; 256 * 1024],
+            buffer: vec![0; BUFFER_SIZE],
+            zeros: vec![0; BUFFER_SIZE],
         }
     }
 
@@ -65,7 +73,8 @@ impl Writer {
         data: impl Read,
     ) -> io::Result<()> {
         match kind {
-            Kind::File => self.write_file(parent, name, meta, data),
+            Kind::File => self.write_file(parent, name, meta, data, false),
+            Kind::SparseFile => self.write_file(parent, name, meta, data, true),
             Kind::Directory => self.write_dir(parent, name, meta),
             Kind::Symlink(target) => {
                 replacing(parent, name, || {
@@ -104,6 +113,7 @@ impl Writer {
         name: &OsStr,
         meta: &Metadata,
         mut data: impl Read,
+        sparse: bool,
     ) -> io::Result<()> {
         let flags =
             OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
@@ -118,7 +128,16 @@ impl Writer {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
-            file.write_all(&self.buffer[..n])?;
+            if sparse && self.buffer[..n] == self.zeros[..n] {
+                file.seek(SeekFrom::Current(n as i64))?;
+            } else {
+                file.write_all(&self.buffer[..n])?;
+            }
+        }
+        if sparse {
+            // A hole at the end is a length, not a seek.
+            let end = file.stream_position()?;
+            file.set_len(end)?;
         }
         self.set_metadata_fd(&file, meta)?;
         futimens(&file, &timestamps(meta.mtime))?;

@@ -52,7 +52,7 @@ pub fn remove(store: &Store, reference: &str) -> Result<()> {
     Ok(())
 }
 
-fn human_size(bytes: u64) -> String {
+pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["B", "kB", "MB", "GB"];
     let mut size = bytes as f64;
     let mut unit = 0;

@@ -4,13 +4,14 @@
 //! here are relative, already cleaned by `entry_path`.
 
 use std::ffi::OsStr;
-use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::io::{self, Read};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Result};
 use rustix::fs::{
-    mkdirat, openat, openat2, statat, unlinkat, AtFlags, Dir, FileType, Mode, OFlags, ResolveFlags,
+    fchmod, fstat, mkdirat, openat, openat2, statat, unlinkat, AtFlags, Dir, FileType, Mode,
+    OFlags, ResolveFlags,
 };
 use rustix::io::Errno;
 
@@ -21,7 +22,10 @@ pub struct RootDir {
 }
 
 impl RootDir {
-    pub fn open(path: &Path) -> Result<RootDir> {
+    /// Tests open roots by path; berth-image makes them through the bundle's fd (`bundle.rs`).
+    #[cfg(test)]
+    pub fn open(path: &Path) -> anyhow::Result<RootDir> {
+        use anyhow::Context;
         let fd = openat(
             rustix::fs::CWD,
             path,
@@ -30,6 +34,35 @@ impl RootDir {
         )
         .with_context(|| format!("opening rootfs {}", path.display()))?;
         Ok(RootDir { fd })
+    }
+
+    /// Reads the regular file at `path` (symlinks on the way, the last one included, resolve
+    /// inside the root); `None` when there is none. Anything else is refused without being opened
+    /// for reading — opening a fifo waits for a writer, opening a device node runs its driver —
+    /// and so is a file of more than `limit` bytes.
+    pub fn read_regular_file(&self, path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
+        let handle = match self.open_in_root(path, OFlags::PATH) {
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) => {
+                return Ok(None)
+            }
+            other => other?,
+        };
+        let stat = fstat(&handle)?;
+        match FileType::from_raw_mode(stat.st_mode) {
+            FileType::RegularFile => {}
+            other => bail!("{}, not a regular file: refused", describe(other)),
+        }
+        if stat.st_size as u64 > limit {
+            bail!(
+                "{} bytes, more than the {limit} read from it: refused",
+                stat.st_size
+            );
+        }
+        // Reopened through the O_PATH descriptor: the very inode just checked.
+        let file = std::fs::File::open(format!("/proc/self/fd/{}", handle.as_raw_fd()))?;
+        let mut bytes = Vec::new();
+        file.take(limit).read_to_end(&mut bytes)?;
+        Ok(Some(bytes))
     }
 
     /// Opens `path` inside the root with `flags` (symlinks on the way resolve inside the root).
@@ -65,14 +98,39 @@ impl RootDir {
                 continue;
             };
             walked.push(name);
-            match mkdirat(&dir, name, Mode::from_raw_mode(0o755)) {
-                Ok(()) | Err(Errno::EXIST) => {}
+            let made = match mkdirat(&dir, name, Mode::from_raw_mode(0o755)) {
+                Ok(()) => true,
+                Err(Errno::EXIST) => false,
                 Err(e) => return Err(e.into()),
-            }
+            };
             // Re-resolved from the root: `name` may be a symlink that must stay inside.
             dir = self.open_in_root(&walked, flags)?;
+            if made {
+                // 0755 whatever the umask (a later entry for the directory sets its own mode).
+                fchmod(&dir, Mode::from_raw_mode(0o755))?;
+            }
         }
         Ok(dir)
+    }
+}
+
+impl From<OwnedFd> for RootDir {
+    fn from(fd: OwnedFd) -> RootDir {
+        RootDir { fd }
+    }
+}
+
+/// A kind of file, as errors name it.
+fn describe(kind: FileType) -> &'static str {
+    match kind {
+        FileType::RegularFile => "a regular file",
+        FileType::Directory => "a directory",
+        FileType::Symlink => "a symlink",
+        FileType::Fifo => "a fifo",
+        FileType::Socket => "a socket",
+        FileType::CharacterDevice => "a character device",
+        FileType::BlockDevice => "a block device",
+        _ => "an unknown kind of file",
     }
 }
 

@@ -15,6 +15,7 @@ mod inroot;
 mod login;
 mod manifest;
 mod platform;
+mod private_dir;
 mod progress;
 mod pull;
 mod push;

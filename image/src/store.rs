@@ -1,7 +1,8 @@
 //! The local image store, an OCI image layout: `oci-layout`, `index.json` (one entry per image,
 //! named by its full reference in the `org.opencontainers.image.ref.name` annotation) and
 //! `blobs/sha256/<hex>`, shared by every image that uses them. Downloads in progress live in
-//! `tmp/<hex>.partial` so that an interrupted pull resumes where it stopped.
+//! `tmp/<hex>.partial` so that an interrupted pull resumes where it stopped. The store and its
+//! directories are private to their owner (`private_dir`): `run` unpacks bundles in it.
 
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -13,6 +14,7 @@ use oci_spec::image::{Descriptor, ImageIndex, ImageIndexBuilder};
 use rustix::fs::{flock, FlockOperation};
 
 use crate::digest::{sha256_hex, sha256_of};
+use crate::private_dir;
 
 /// The annotation that names an image in `index.json`.
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -46,9 +48,19 @@ impl Store {
         let store = Store {
             root: root.to_path_buf(),
         };
-        for dir in [store.root.join("blobs/sha256"), store.tmp_dir()] {
-            fs::create_dir_all(&dir)
-                .with_context(|| format!("creating store directory {}", dir.display()))?;
+        // An existing store, also one that an older version left half made.
+        private_dir::open(&store.root, "an image store", |names| {
+            names
+                .iter()
+                .any(|name| name == "oci-layout" || name == "index.json" || name == "blobs")
+        })?;
+        for dir in [
+            store.root.join("blobs"),
+            store.root.join("blobs/sha256"),
+            store.tmp_dir(),
+            store.bundles_dir(),
+        ] {
+            private_dir::open(&dir, "a store directory", |_| true)?;
         }
         let layout = store.root.join("oci-layout");
         if !layout.exists() {

@@ -1,12 +1,10 @@
 //! The image's `User` ("user", "uid", "user:group", "uid:gid", …) resolved to numeric ids through
 //! the image's own /etc/passwd and /etc/group, read inside the rootfs (a symlinked /etc/passwd
-//! cannot point at the host's).
+//! cannot point at the host's) and only when they are regular files of a sane size.
 
-use std::io::Read;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use rustix::fs::OFlags;
 
 use crate::inroot::RootDir;
 
@@ -23,16 +21,17 @@ pub fn resolve(root: &RootDir, user: &str) -> Result<ResolvedUser> {
     resolve_in(user, &passwd, &group)
 }
 
+/// More than any real /etc/passwd or /etc/group holds.
+const TABLE_LIMIT: u64 = 1 << 20;
+
+/// The table's text; empty when the image has none.
 fn read_table(root: &RootDir, path: &str) -> Result<String> {
-    let Ok(fd) = root.open_in_root(Path::new(path), OFlags::RDONLY) else {
-        return Ok(String::new());
-    };
-    let mut text = String::new();
-    std::fs::File::from(fd)
-        .take(16 << 20)
-        .read_to_string(&mut text)
-        .with_context(|| format!("reading the image's /{path}"))?;
-    Ok(text)
+    let context = || format!("the image's /{path}");
+    let bytes = root
+        .read_regular_file(Path::new(path), TABLE_LIMIT)
+        .with_context(context)?
+        .unwrap_or_default();
+    String::from_utf8(bytes).with_context(context)
 }
 
 fn resolve_in(user: &str, passwd: &str, group: &str) -> Result<ResolvedUser> {
@@ -126,6 +125,36 @@ mod tests {
         assert_eq!(ids("web:www-data").unwrap(), (33, 33, vec![]));
         assert_eq!(ids("user:7").unwrap(), (1000, 7, vec![]));
         assert_eq!(ids("4242:4242").unwrap(), (4242, 4242, vec![]));
+    }
+
+    #[test]
+    fn tables_are_regular_files_of_the_rootfs_and_small() {
+        let dir = tempfile::tempdir().unwrap();
+        let etc = dir.path().join("etc");
+        std::fs::create_dir_all(dir.path().join("usr/lib")).unwrap();
+        std::fs::create_dir(&etc).unwrap();
+        std::fs::write(dir.path().join("usr/lib/passwd"), PASSWD).unwrap();
+        // Absolute and climbing links resolve inside the rootfs.
+        std::os::unix::fs::symlink("/usr/lib/passwd", etc.join("passwd")).unwrap();
+        std::os::unix::fs::symlink("../../../../etc/passwd", etc.join("group")).unwrap();
+        let root = RootDir::open(dir.path()).unwrap();
+        assert_eq!(resolve(&root, "web").unwrap().uid, 33);
+
+        std::fs::remove_file(etc.join("group")).unwrap();
+        std::fs::create_dir(etc.join("group")).unwrap();
+        let err = format!("{:#}", resolve(&root, "web").unwrap_err());
+        assert!(
+            err.contains("/etc/group: a directory, not a regular file"),
+            "{err}"
+        );
+
+        std::fs::remove_dir(etc.join("group")).unwrap();
+        std::fs::write(etc.join("group"), "x".repeat(TABLE_LIMIT as usize + 1)).unwrap();
+        let err = format!("{:#}", resolve(&root, "web").unwrap_err());
+        assert!(
+            err.contains("/etc/group: 1048577 bytes, more than"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -4,57 +4,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
 use common::image::{Compression, Layer, TestImage};
 use common::registry::{Auth, Registry};
-use common::{berth_image, temp_dir};
+use common::{berth_binary, berth_image, fixture_rootfs, temp_dir, CgroupParent};
 use serde_json::json;
-
-fn fixture_rootfs() -> PathBuf {
-    let rootfs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../build/busybox/rootfs");
-    assert!(
-        rootfs.join("bin/busybox").exists(),
-        "no fixture at {}: run `make fixture`",
-        rootfs.display()
-    );
-    rootfs
-}
-
-/// A cgroup parent of this test's own, removed at the end from every hierarchy (berth's delete
-/// leaves parents, as runc's does), with /berth-test when nothing else is in it.
-struct CgroupParent(String);
-
-impl Drop for CgroupParent {
-    fn drop(&mut self) {
-        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        for line in mountinfo.lines() {
-            let Some((pre, post)) = line.split_once(" - ") else {
-                continue;
-            };
-            if !post.starts_with("cgroup ") && !post.starts_with("cgroup2 ") {
-                continue;
-            }
-            let Some(mount) = pre.split(' ').nth(4) else {
-                continue;
-            };
-            let parent = Path::new(mount).join(self.0.trim_start_matches('/'));
-            let _ = std::fs::remove_dir(&parent);
-            if let Some(up) = parent.parent() {
-                let _ = std::fs::remove_dir(up);
-            }
-        }
-    }
-}
 
 #[test]
 fn the_bundle_runs_under_berth_with_the_images_command_and_user() {
-    let berth = Path::new(common::BERTH_IMAGE).with_file_name("berth");
-    assert!(
-        berth.exists(),
-        "{} is missing: run `cargo build -p berth` with the same CARGO_TARGET_DIR",
-        berth.display()
-    );
+    berth_binary();
     let registry = Registry::start(Auth::Anonymous);
     let reference = format!("{}/run/busybox:v1", registry.addr);
     let source = temp_dir();
@@ -69,10 +26,7 @@ fn the_bundle_runs_under_berth_with_the_images_command_and_user() {
 
     let store = temp_dir();
     let state = temp_dir();
-    let cgroup = CgroupParent(format!(
-        "/berth-test/berth-image-run.{}",
-        std::process::id()
-    ));
+    let cgroup = CgroupParent::new("berth-image-run");
     let run = |name: &str, command: &[&str]| {
         let mut args = vec![
             "run",

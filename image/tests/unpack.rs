@@ -4,12 +4,17 @@
 mod common;
 
 use std::fs;
+use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use common::image::{Compression, Layer, TestImage};
-use common::{berth_image, temp_dir, Run};
+use common::{berth_image, berth_image_within, temp_dir, Run};
 use serde_json::json;
+
+/// Long enough for any unpack here on a busy machine: past it, berth-image hangs.
+const HANG: Duration = Duration::from_secs(60);
 
 /// A store holding one image of `layers`, unpacked into a fresh bundle next to a sentinel
 /// directory that must stay untouched.
@@ -35,22 +40,27 @@ impl Case {
 
     /// Unpacks into a fresh store and bundle (the outside directory stays).
     fn unpack(&self, layers: Vec<Layer>) -> Run {
+        self.unpack_compressed(layers, Compression::Gzip)
+    }
+
+    fn unpack_compressed(&self, layers: Vec<Layer>, compression: Compression) -> Run {
         let store = self.dir.path().join("store");
         for dir in [&store, &self.dir.path().join("bundle")] {
             let _ = fs::remove_dir_all(dir);
         }
         let mut image = TestImage::new("amd64", json!({"Cmd": ["/bin/true"]}));
         for layer in layers {
-            image = image.layer(layer, Compression::Gzip);
+            image = image.layer(layer, compression);
         }
         image.store(&store, "test.local/crafted:v1");
-        berth_image(
+        berth_image_within(
             &store,
             &[
                 "unpack",
                 "test.local/crafted:v1",
                 self.dir.path().join("bundle").to_str().unwrap(),
             ],
+            HANG,
         )
     }
 
@@ -293,4 +303,80 @@ fn metadata_links_nodes_xattrs_and_all_compressions() {
         serde_json::from_slice(&fs::read(case.dir.path().join("bundle/config.json")).unwrap())
             .unwrap();
     assert_eq!(config["process"]["args"], json!(["/bin/true"]));
+}
+
+const GIB: u64 = 1 << 30;
+
+#[test]
+fn sparse_files_keep_their_holes() {
+    let case = Case::new();
+    // Uncompressed, so that the blob is large enough for a 1 GiB file: a layer may expand to
+    // 64 KiB per byte of its blob, and this one has 17.5 KiB.
+    let (head, middle) = ([b'h'; 8192], [b'm'; 8192]);
+    case.unpack_compressed(
+        vec![Layer::new().sparse_file("sparse", GIB, &[(0, &head), (GIB / 2, &middle)])],
+        Compression::None,
+    )
+    .ok();
+    let path = case.rootfs().join("sparse");
+    let meta = fs::metadata(&path).unwrap();
+    assert_eq!(meta.len(), GIB);
+    assert!(
+        meta.blocks() * 512 < 1 << 20,
+        "{} bytes allocated for 16 KiB of data",
+        meta.blocks() * 512
+    );
+    let mut file = fs::File::open(&path).unwrap();
+    let mut read_at = |offset: u64| {
+        let mut block = [0u8; 8192];
+        file.seek(SeekFrom::Start(offset)).unwrap();
+        file.read_exact(&mut block).unwrap();
+        block
+    };
+    assert_eq!(read_at(0), head);
+    assert_eq!(read_at(GIB / 2), middle);
+    assert_eq!(read_at(GIB / 4), [0; 8192]);
+    assert_eq!(read_at(GIB - 8192), [0; 8192]);
+}
+
+#[test]
+fn a_layer_expanding_far_past_its_size_is_refused() {
+    let case = Case::new();
+    // A few hundred compressed bytes that claim a 1 TiB file: reading its holes would take
+    // about a minute of CPU, for nothing.
+    let err = case.unpack(vec![Layer::new().file("small", b"x").sparse_file(
+        "huge",
+        1024 * GIB,
+        &[(0, &[b'h'; 512])],
+    )]);
+    let err = err.failed();
+    assert!(
+        err.contains("layer ") && err.contains("\"huge\"") && err.contains("refused"),
+        "{err}"
+    );
+    assert!(!case.rootfs().join("huge").exists());
+}
+
+#[test]
+fn passwd_and_group_are_read_only_when_they_are_regular_files() {
+    let case = Case::new();
+    // Opening a fifo for reading waits for a writer: once, unpack hung here for ever.
+    let err = case.unpack(vec![Layer::new().dir("etc").node(
+        "etc/passwd",
+        tar::EntryType::Fifo,
+        0,
+        0,
+    )]);
+    let err = err.failed();
+    assert!(err.contains("/etc/passwd") && err.contains("fifo"), "{err}");
+    // Opening a device node runs its driver.
+    let err = case.unpack(vec![Layer::new()
+        .dir("etc")
+        .file("etc/passwd", b"root:x:0:0::/:/bin/sh\n")
+        .node("etc/group", tar::EntryType::Char, 1, 3)]);
+    let err = err.failed();
+    assert!(
+        err.contains("/etc/group") && err.contains("character device"),
+        "{err}"
+    );
 }

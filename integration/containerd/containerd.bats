@@ -75,14 +75,36 @@ teardown_file() {
 	assert_no_leaks c-task
 }
 
-@test "a shell trapping TERM exits through it" {
-	ctr_run -d "$IMAGE" c-term sh -c 'trap "exit 3" TERM; while :; do sleep 0.1; done'
-	sleep 0.3
+# Runs `ctr run --rm` of a shell that runs $2 on TERM in the background, output into
+# $BATS_TEST_TMPDIR/$1, and waits until the shell has set its trap; CTR_PID is ctr's pid.
+run_trapping_shell() {
+	local out=$BATS_TEST_TMPDIR/$1
+	# fd 3 is bats's: a ctr left holding it would keep the run from ending.
+	ctr_run --rm "$IMAGE" "$1" sh -c "trap '$2' TERM; echo trap set; while :; do sleep 0.1; done" \
+		>"$out" 2>&1 3>&- &
+	CTR_PID=$!
+	wait_line "$out" "trap set"
+}
+
+@test "TERM reaches a trapping shell: it exits 3 through its trap, or lives on until KILL" {
+	run_trapping_shell c-term 'echo caught TERM; exit 3'
 	ctr task kill c-term
-	wait_stopped c-term
-	ctr task rm c-term
-	ctr containers rm c-term
+	wait_line "$BATS_TEST_TMPDIR/c-term" "caught TERM"
+	status=0
+	wait "$CTR_PID" || status=$?
+	[ "$status" -eq 3 ] || fail "ctr run exited $status, not 3: $(cat "$BATS_TEST_TMPDIR/c-term")"
 	assert_no_leaks c-term
+
+	run_trapping_shell c-term2 'echo caught TERM'
+	ctr task kill c-term2
+	wait_line "$BATS_TEST_TMPDIR/c-term2" "caught TERM"
+	run ctr task ls
+	[[ "$output" =~ c-term2[[:space:]]+[0-9]+[[:space:]]+RUNNING ]] || fail "not running after TERM: $output"
+	ctr task kill -s KILL c-term2
+	status=0
+	wait "$CTR_PID" || status=$?
+	[ "$status" -eq 137 ] || fail "ctr run exited $status after KILL, not 137"
+	assert_no_leaks c-term2
 }
 
 @test "run -t and exec -t get a terminal" {
@@ -117,7 +139,7 @@ teardown_file() {
 @test "nothing is left: no shims, cgroups or runtime state" {
 	run ctr task ls -q
 	[ -z "$output" ]
-	! pgrep -f "containerd-shim-runc-v2 .*-address $CTRD_DIR" >/dev/null
+	no_process "containerd-shim-runc-v2 .*-address $CTRD_DIR" "a shim"
 	for m in $(cgroup_mounts); do
 		[ ! -e "$m/default" ] || [ -z "$(find "$m/default" -mindepth 1 -maxdepth 1 -type d)" ]
 	done

@@ -9,19 +9,6 @@ CTR=$(command -v ctr)
 IMAGE=docker.io/library/berth-busybox:latest
 BROKEN=docker.io/library/berth-broken:latest
 
-# Starts "$@" in the background in a session of its own, its output into the file $1, holding
-# none of bats's descriptors: a daemon with bats's output pipe would keep the run from ending.
-daemon() {
-	local log=$1
-	shift
-	(
-		for fd in $(ls /proc/$BASHPID/fd); do
-			[ "$fd" -le 2 ] || eval "exec $fd>&-"
-		done
-		exec setsid "$@" >"$log" 2>&1 </dev/null
-	) &
-}
-
 # The directory of the whole suite run (set in setup_file, exported to every test).
 start_containerd() {
 	export CTRD_DIR
@@ -110,10 +97,10 @@ assert_no_leaks() {
 	local id=$1
 	run ctr task ls -q
 	[[ ! "$output" =~ (^|$'\n')$id($'\n'|$) ]] || fail "task $id left"
-	! pgrep -f "containerd-shim-runc-v2 .*-id $id( |$)" >/dev/null || fail "shim of $id left"
+	no_process "containerd-shim-runc-v2 .*-id $id( |$)" "the shim of $id"
 	[ ! -e "/run/containerd/runc/default/$id" ] || fail "runtime state of $id left"
 	for m in $(cgroup_mounts); do
 		[ ! -e "$m/default/$id" ] || fail "cgroup $m/default/$id left"
 	done
-	! grep -q "/$id/rootfs" /proc/self/mountinfo || fail "rootfs mount of $id left"
+	if grep -q "/$id/rootfs" /proc/self/mountinfo; then fail "rootfs mount of $id left"; fi
 }

@@ -63,8 +63,8 @@ pm_run() {
 # (podman's own "conmon" cgroups under the parent stay until teardown).
 assert_no_leaks() {
 	local name=$1
-	! pm container exists "$name" || fail "container $name left"
-	! pgrep -f "conmon .*-n $name " >/dev/null || fail "conmon of $name left"
+	if pm container exists "$name"; then fail "container $name left"; fi
+	no_process "conmon .*-n $name " "the conmon of $name"
 	for m in $(cgroup_mounts); do
 		[ -z "$(find "$m$CGROUP_PARENT" -mindepth 1 -type d -not -name conmon 2>/dev/null)" ] ||
 			fail "cgroups left under $m$CGROUP_PARENT"

@@ -101,7 +101,7 @@ teardown_file() {
 @test "nothing is left: no containers, conmon processes, cgroups or runtime state" {
 	run pm ps -aq
 	[ -z "$output" ]
-	! pgrep -f "conmon .*$PODMAN_DIR" >/dev/null
+	no_process "conmon .*$PODMAN_DIR" "a conmon"
 	for m in $(cgroup_mounts); do
 		[ -z "$(find "$m$CGROUP_PARENT" -mindepth 1 -type d -not -name conmon 2>/dev/null)" ]
 	done

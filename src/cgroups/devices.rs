@@ -50,16 +50,21 @@ impl fmt::Display for Rule {
     }
 }
 
+/// An access string as runc reads it (its devices.Permissions): r, w and m in any order, any
+/// number of times, and any other letter meaning nothing ("rwa" is "rw"). Only an empty string
+/// is refused, as runc refuses it.
 fn parse_access(s: &str) -> Result<u8> {
-    s.chars().try_fold(0, |acc, c| {
-        Ok(acc
-            | match c {
-                'r' => READ,
-                'w' => WRITE,
-                'm' => MKNOD,
-                _ => bail!("unknown access {c:?} (use r, w and m)"),
-            })
-    })
+    if s.is_empty() {
+        bail!("must not be empty (a combination of r, w and m)");
+    }
+    Ok(s.chars().fold(0, |acc, c| {
+        acc | match c {
+            'r' => READ,
+            'w' => WRITE,
+            'm' => MKNOD,
+            _ => 0,
+        }
+    }))
 }
 
 const fn char_dev(major: Option<i64>, minor: Option<i64>, access: u8) -> Rule {
@@ -109,6 +114,10 @@ pub fn rules(config: &[LinuxDeviceCgroup]) -> Result<Vec<Rule>> {
         };
         let access = parse_access(d.access().as_deref().unwrap_or("rwm"))
             .with_context(|| format!("linux.resources.devices[{i}].access"))?;
+        if access == 0 && kind != Kind::All {
+            // Grants or takes away nothing (runc's emulator drops it too).
+            continue;
+        }
         let wildcard = |v: Option<i64>| v.filter(|n| *n >= 0);
         out.push(Rule {
             allow: d.allow(),
@@ -139,11 +148,11 @@ pub struct Policy {
 
 impl Policy {
     /// Applies rules in order (default deny), the way the v1 kernel list behaves and runc's
-    /// emulator computes it.
+    /// emulator computes it: a rule for all devices sets the default whatever its access says.
     pub fn fold(rules: &[Rule]) -> Result<Policy> {
         let mut p = Policy::default();
         for r in rules {
-            if r.kind == Kind::All && r.major.is_none() && r.minor.is_none() && r.access == RWM {
+            if r.kind == Kind::All {
                 p.default_allow = r.allow;
                 p.exceptions.clear();
             } else if r.allow != p.default_allow {
@@ -248,11 +257,72 @@ mod tests {
         .is_err());
     }
 
+    fn config_rules(json: &str) -> Result<Vec<Rule>> {
+        let config: Vec<LinuxDeviceCgroup> = serde_json::from_str(json).unwrap();
+        let mut all = rules(&config)?;
+        all.truncate(all.len() - ALWAYS_ALLOWED.len());
+        Ok(all)
+    }
+
     #[test]
-    fn bad_access_names_the_field() {
-        let d: LinuxDeviceCgroup =
-            serde_json::from_str(r#"{"allow": true, "type": "c", "access": "rx"}"#).unwrap();
-        let err = format!("{:#}", rules(&[d]).unwrap_err());
-        assert!(err.contains("devices[0].access"), "{err}");
+    fn access_strings_read_as_runc_reads_them() {
+        for (access, bits) in [
+            ("rwm", RWM),
+            ("mrw", RWM),
+            ("rwa", READ | WRITE),
+            ("rrw", READ | WRITE),
+            ("wwa", WRITE),
+            ("m", MKNOD),
+            ("rwmrwm", RWM),
+        ] {
+            let json = format!(
+                r#"[{{"allow": true, "type": "c", "major": 1, "minor": 11, "access": "{access}"}}]"#
+            );
+            let got = config_rules(&json).unwrap();
+            assert_eq!(got.len(), 1, "{access}");
+            assert_eq!(got[0].access, bits, "{access}");
+        }
+        // Nothing but unknown letters grants nothing: the rule is dropped.
+        let none = r#"[{"allow": true, "type": "c", "major": 1, "minor": 11, "access": "ax"}]"#;
+        assert_eq!(config_rules(none).unwrap(), []);
+        // An access that is left out is every access.
+        let omitted = r#"[{"allow": true, "type": "b", "major": 8}]"#;
+        assert_eq!(config_rules(omitted).unwrap()[0].access, RWM);
+    }
+
+    #[test]
+    fn an_empty_access_is_refused_by_field() {
+        let err =
+            config_rules(r#"[{"allow": true, "access": "rwm"}, {"allow": false, "access": ""}]"#)
+                .unwrap_err();
+        let err = format!("{err:#}");
+        assert!(
+            err.contains("devices[1].access: must not be empty"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_rule_for_all_devices_sets_the_default_whatever_its_access() {
+        // As the v1 kernel and runc's emulator: "a" resets, its access string is not read.
+        let p = Policy::fold(
+            &rules(
+                &serde_json::from_str::<Vec<LinuxDeviceCgroup>>(
+                    r#"[{"allow": true, "access": "rwa"},
+                        {"allow": false, "type": "c", "major": 1, "minor": 3, "access": "w"},
+                        {"allow": false, "type": "a", "access": "r"}]"#,
+                )
+                .unwrap(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert!(!p.default_allow);
+        assert_eq!(p.exceptions.len(), ALWAYS_ALLOWED.len());
+        let allow_all = rule(true, Kind::All, None, None, READ);
+        let deny_null = rule(false, Kind::Char, Some(1), Some(3), WRITE);
+        let p = Policy::fold(&[allow_all, deny_null.clone()]).unwrap();
+        assert!(p.default_allow);
+        assert_eq!(p.exceptions, [deny_null]);
     }
 }

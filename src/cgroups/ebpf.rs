@@ -4,7 +4,7 @@
 
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use nix::errno::Errno;
 
 use crate::cgroups::devices::{Kind, Policy};
@@ -184,10 +184,9 @@ fn load(policy: &Policy) -> Result<OwnedFd> {
         Ok(fd) => Ok(unsafe { OwnedFd::from_raw_fd(fd) }),
         Err(e) => {
             let end = log.iter().position(|b| *b == 0).unwrap_or(0);
-            bail!(
-                "load the device filter: {e}: {}",
-                String::from_utf8_lossy(&log[..end]).trim()
-            )
+            let verifier = String::from_utf8_lossy(&log[..end]).trim().to_owned();
+            Err(anyhow::Error::new(e)
+                .context(format!("load the device filter (verifier: {verifier:?})")))
         }
     }
 }

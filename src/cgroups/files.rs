@@ -54,23 +54,45 @@ pub fn read(dir: &Path, file: &str) -> Result<String> {
 }
 
 pub fn write(dir: &Path, file: &str, value: &str) -> Result<()> {
-    let path = dir.join(file);
-    fs::write(&path, value).map_err(|e| {
-        // cgroupfs answers a write to a file it does not have with EACCES, which tells the user
-        // nothing: name the missing file instead (a kernel without BFQ has no blkio.bfq.weight).
-        let what = if path.exists() {
-            format!("write {value:?} to {}: {e}", path.display())
-        } else {
-            format!(
-                "this host has no {} (its kernel lacks the feature)",
-                path.display()
-            )
-        };
-        match field_of(file, value) {
-            Some(field) => anyhow!("linux.resources.{field}: {what}"),
-            None => anyhow!(what),
+    fs::write(dir.join(file), value).map_err(|e| write_error(dir, file, value, e))
+}
+
+/// CFS values the kernel checks against the quota (and the parent's limit): `value` is written
+/// now, as runc writes it before the quota, unless the kernel refuses it (EINVAL) while a new
+/// quota follows — then it is handed back, to be written again after the quota.
+pub fn write_before_quota(
+    dir: &Path,
+    file: &'static str,
+    value: Option<String>,
+    quota_follows: bool,
+) -> Result<Option<(&'static str, String)>> {
+    let Some(value) = value else { return Ok(None) };
+    match fs::write(dir.join(file), &value) {
+        Ok(()) => Ok(None),
+        Err(e) if quota_follows && e.raw_os_error() == Some(libc::EINVAL) => {
+            Ok(Some((file, value)))
         }
-    })
+        Err(e) => Err(write_error(dir, file, &value, e)),
+    }
+}
+
+/// The errno stays the root cause, so that it is spelt as runc spells it (see logging).
+fn write_error(dir: &Path, file: &str, value: &str, e: std::io::Error) -> anyhow::Error {
+    let path = dir.join(file);
+    // cgroupfs answers a write to a file it does not have with EACCES, which tells the user
+    // nothing: name the missing file instead (a kernel without BFQ has no blkio.bfq.weight).
+    let err = if path.exists() {
+        anyhow::Error::new(e).context(format!("write {value:?} to {}", path.display()))
+    } else {
+        anyhow!(
+            "this host has no {} (its kernel lacks the feature)",
+            path.display()
+        )
+    };
+    match field_of(file, value) {
+        Some(field) => err.context(format!("linux.resources.{field}")),
+        None => err,
+    }
 }
 
 /// The config field a cgroup file is written from, so that a value the kernel refuses is

@@ -23,17 +23,12 @@ pub struct CgroupMount<'a> {
 }
 
 impl CgroupMount<'_> {
-    pub fn mount(&self, root: BorrowedFd, dest: &Path, opts: &MountOptions) -> Result<()> {
+    /// Mounts on `target`, the destination `dest` already opened (and checked) in the rootfs.
+    pub fn mount(&self, target: BorrowedFd, dest: &Path, opts: &MountOptions) -> Result<()> {
         if self.paths.unified_host {
             let dir = self.paths.dirs.first().context("no cgroup2 directory")?;
-            return self.mount_one(
-                root,
-                dest,
-                "cgroup2",
-                dir.controllers.as_str(),
-                &dir.full(),
-                opts,
-            );
+            let controllers = dir.controllers.as_str();
+            return self.mount_one(target, "cgroup2", controllers, &dir.full(), opts);
         }
         let tmpfs_opts = MountOptions {
             data: vec!["mode=755".to_owned()],
@@ -41,18 +36,24 @@ impl CgroupMount<'_> {
         };
         let writable = opts.fsmount_flags() & !libc::MOUNT_ATTR_RDONLY;
         let tmpfs = new_fs("tmpfs", Some("cgroup"), &tmpfs_opts, writable)?;
-        let target = ensure_in_root(root, dest, Kind::Dir)?;
-        attach(tmpfs.as_fd(), target.as_fd(), &tmpfs_opts)?;
+        attach(tmpfs.as_fd(), target, &tmpfs_opts)?;
+        // Everything below is made in the new tmpfs itself, through its handle.
         for dir in &self.paths.dirs {
             let name = dir.mount_name();
             let sub = dest.join(name);
             let fstype = if dir.is_v2() { "cgroup2" } else { "cgroup" };
-            self.mount_one(root, &sub, fstype, &dir.controllers, &dir.full(), opts)
-                .with_context(|| format!("mount {}", sub.display()))?;
+            let mount_point = ensure_in_root(tmpfs.as_fd(), Path::new(name), Kind::Dir)?;
+            self.mount_one(
+                mount_point.as_fd(),
+                fstype,
+                &dir.controllers,
+                &dir.full(),
+                opts,
+            )
+            .with_context(|| format!("mount {}", sub.display()))?;
             if dir.controllers.contains(',') {
-                let parent = ensure_in_root(root, dest, Kind::Dir)?;
                 for ctrl in dir.controllers.split(',') {
-                    symlinkat(name, parent.as_fd(), ctrl)
+                    symlinkat(name, tmpfs.as_fd(), ctrl)
                         .with_context(|| format!("symlink {}/{ctrl}", dest.display()))?;
                 }
             }
@@ -70,14 +71,12 @@ impl CgroupMount<'_> {
 
     fn mount_one(
         &self,
-        root: BorrowedFd,
-        dest: &Path,
+        target: BorrowedFd,
         fstype: &str,
         controllers: &str,
         host_dir: &Path,
         opts: &MountOptions,
     ) -> Result<()> {
-        let target = ensure_in_root(root, dest, Kind::Dir)?;
         let fresh = self.cgroupns && (fstype == "cgroup2" || !self.userns);
         let tree = if fresh {
             let fs_opts = MountOptions {
@@ -92,6 +91,6 @@ impl CgroupMount<'_> {
         } else {
             bind_tree(host_dir, &opts.as_rbind(), None)?
         };
-        attach(tree.as_fd(), target.as_fd(), opts)
+        attach(tree.as_fd(), target, opts)
     }
 }

@@ -8,7 +8,7 @@ use oci_spec::runtime::{
 };
 
 use crate::cgroups::devices::{self, Policy};
-use crate::cgroups::files::{hugepage_sizes, rdma_lines, read, write};
+use crate::cgroups::files::{hugepage_sizes, rdma_lines, read, write, write_before_quota};
 use crate::cgroups::stats::{self, BlkioEntry, MemoryEntry, Stats};
 use crate::cgroups::CgroupDir;
 
@@ -74,14 +74,20 @@ pub fn apply(
 fn memory(path: &Path, m: Option<&LinuxMemory>, update: bool) -> Result<()> {
     let Some(m) = m else { return Ok(()) };
     let limit = m.limit().filter(|v| *v != 0);
-    let swap = m.swap().filter(|v| *v != 0);
+    let memsw = path.join("memory.memsw.limit_in_bytes").exists();
+    // runc: an unlimited memory with no swap given lifts the swap limit as well (where the kernel
+    // accounts swap) — the kernel keeps memsw >= limit, so a limited memsw would refuse it.
+    let swap = match (limit, m.swap().filter(|v| *v != 0)) {
+        (Some(-1), None) if memsw => Some(-1),
+        (_, swap) => swap,
+    };
     if let (true, Some(true), Some(limit)) = (update, m.check_before_update(), limit) {
         let usage = stats::number(&read(path, "memory.usage_in_bytes")?);
         if limit > 0 && usage > limit as u64 {
             bail!("linux.resources.memory.limit: {limit} is below the current usage {usage}");
         }
     }
-    if swap.is_some() && !path.join("memory.memsw.limit_in_bytes").exists() {
+    if swap.is_some() && !memsw {
         bail!("linux.resources.memory.swap: this kernel does not account swap (memory.memsw files missing)");
     }
     let set_limit = |v: i64| write(path, "memory.limit_in_bytes", &v.to_string());
@@ -125,15 +131,25 @@ fn cpu(path: &Path, c: Option<&LinuxCpu>) -> Result<()> {
     if let Some(v) = c.shares().filter(|v| *v != 0) {
         write(path, "cpu.shares", &v.to_string())?;
     }
-    // Period first: a quota is checked against the period in force.
-    if let Some(v) = c.period().filter(|v| *v != 0) {
-        write(path, "cpu.cfs_period_us", &v.to_string())?;
-    }
-    if let Some(v) = c.quota().filter(|v| *v != 0) {
+    // runc's order (fs/cpu.go): period and burst before the quota, and again after it when the
+    // kernel refused them against the old quota (a lower period under a parent's limit, a burst
+    // above the old quota).
+    let quota = c.quota().filter(|v| *v != 0);
+    let period = c.period().filter(|v| *v != 0).map(|v| v.to_string());
+    let deferred = [
+        write_before_quota(path, "cpu.cfs_period_us", period, quota.is_some())?,
+        write_before_quota(
+            path,
+            "cpu.cfs_burst_us",
+            c.burst().map(|v| v.to_string()),
+            quota.is_some(),
+        )?,
+    ];
+    if let Some(v) = quota {
         write(path, "cpu.cfs_quota_us", &v.to_string())?;
-    }
-    if let Some(v) = c.burst() {
-        write(path, "cpu.cfs_burst_us", &v.to_string())?;
+        for (file, value) in deferred.into_iter().flatten() {
+            write(path, file, &value)?;
+        }
     }
     if let Some(v) = c.realtime_period().filter(|v| *v != 0) {
         write(path, "cpu.rt_period_us", &v.to_string())?;

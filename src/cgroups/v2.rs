@@ -9,7 +9,7 @@ use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxResources};
 
 use crate::cgroups::convert::{blkio_weight_to_io_weight, shares_to_weight, swap_to_v2, v2_limit};
 use crate::cgroups::devices::Policy;
-use crate::cgroups::files::{hugepage_sizes, rdma_lines, read, write};
+use crate::cgroups::files::{hugepage_sizes, rdma_lines, read, write, write_before_quota};
 use crate::cgroups::stats::{self, BlkioEntry, Stats};
 use crate::cgroups::{ebpf, CgroupDir};
 
@@ -118,10 +118,12 @@ fn memory(path: &Path, m: Option<&LinuxMemory>, update: bool) -> Result<()> {
     let swap = swap_to_v2(m.swap().unwrap_or(0), limit)
         .map_err(|e| anyhow!("linux.resources.memory.swap: {e}"))?;
     if let Some(s) = swap {
-        if !path.join("memory.swap.max").exists() {
+        if path.join("memory.swap.max").exists() {
+            write(path, "memory.swap.max", &v2_limit(s))?;
+        } else if s > 0 {
+            // Without swap accounting, "no swap limit" and "no swap" need no file (as in runc).
             bail!("linux.resources.memory.swap: this kernel does not account swap");
         }
-        write(path, "memory.swap.max", &v2_limit(s))?;
     }
     if limit != 0 {
         write(path, "memory.max", &v2_limit(limit))?;
@@ -139,6 +141,14 @@ fn cpu(path: &Path, c: Option<&LinuxCpu>) -> Result<()> {
     }
     let quota = c.quota().filter(|q| *q != 0);
     let period = c.period().filter(|p| *p != 0);
+    // runc's order (fs2/cpu.go): the burst before cpu.max, and again after it when the kernel
+    // refused it against the old quota (a burst may not exceed the quota).
+    let deferred_burst = write_before_quota(
+        path,
+        "cpu.max.burst",
+        c.burst().map(|b| b.to_string()),
+        quota.is_some(),
+    )?;
     if quota.is_some() || period.is_some() {
         // cpu.max is "QUOTA PERIOD"; a missing half keeps its current value.
         let current = read(path, "cpu.max")?;
@@ -157,8 +167,8 @@ fn cpu(path: &Path, c: Option<&LinuxCpu>) -> Result<()> {
         let p = period.map_or(cur_period.to_owned(), |p| p.to_string());
         write(path, "cpu.max", &format!("{q} {p}"))?;
     }
-    if let Some(b) = c.burst() {
-        write(path, "cpu.max.burst", &b.to_string())?;
+    if let Some((file, value)) = deferred_burst {
+        write(path, file, &value)?;
     }
     if let Some(i) = c.idle() {
         write(path, "cpu.idle", &i.to_string())?;

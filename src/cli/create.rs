@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::cli::GlobalOpts;
 use crate::container::{self, CreateOptions, StartMode};
@@ -34,6 +34,23 @@ pub struct CreateFlags {
 }
 
 impl CreateFlags {
+    /// Moves into the bundle, as runc does (its setupSpec), so that the hooks berth runs on the
+    /// host start there; the paths given relative to the caller's directory are made absolute
+    /// first (runc's revisePaths). Call it after taking the state root.
+    pub fn enter_bundle(&mut self) -> Result<()> {
+        for path in [&mut self.bundle]
+            .into_iter()
+            .chain(self.pid_file.as_mut())
+            .chain(self.console_socket.as_mut())
+        {
+            *path = std::path::absolute(&*path)
+                .with_context(|| format!("make {} absolute", path.display()))?;
+        }
+        // A bundle that cannot be entered is named by the bundle's loading, as before.
+        let _ = std::env::set_current_dir(&self.bundle);
+        Ok(())
+    }
+
     pub fn options<'a>(&'a self, id: &'a str, mode: StartMode) -> CreateOptions<'a> {
         CreateOptions {
             id,
@@ -59,12 +76,11 @@ pub struct Args {
 }
 
 impl Args {
-    pub fn run(self, g: &GlobalOpts) -> Result<i32> {
+    pub fn run(mut self, g: &GlobalOpts) -> Result<i32> {
         g.refuse_systemd_cgroup()?;
-        container::create(
-            &g.state_root(),
-            &self.common.options(&self.id, StartMode::OnStart),
-        )?;
+        let root = g.state_root();
+        self.common.enter_bundle()?;
+        container::create(&root, &self.common.options(&self.id, StartMode::OnStart))?;
         Ok(0)
     }
 }

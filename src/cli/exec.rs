@@ -1,7 +1,8 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use oci_spec::runtime::{Capabilities, Capability, Process};
+use serde_json::Value;
 
 use crate::cgroups::SubCgroups;
 use crate::cli::GlobalOpts;
@@ -67,8 +68,21 @@ pub struct Args {
     pub command: Vec<String>,
 }
 
+/// runc's exit status when exec itself fails (as ssh's), so that a caller can tell a failure of
+/// the runtime's from the process's own exit status.
+const EXEC_FAILED: i32 = 255;
+
 impl Args {
+    /// The process's exit status, or 255 with the error logged. Only a command line that does not
+    /// parse exits 1, as with runc.
     pub fn run(self, g: &GlobalOpts) -> Result<i32> {
+        self.exec(g).or_else(|err| {
+            crate::logging::fatal(&err.context("exec failed"));
+            Ok(EXEC_FAILED)
+        })
+    }
+
+    fn exec(self, g: &GlobalOpts) -> Result<i32> {
         if self.process_label.is_some() {
             bail!("--process-label: SELinux is not supported by berth yet");
         }
@@ -164,9 +178,24 @@ impl Args {
     }
 }
 
-fn read_process(path: &PathBuf) -> Result<Process> {
+/// A process.json as runc reads it: Go's decoder leaves a missing (or null) `user` as uid 0 and
+/// gid 0, and a missing `cwd` empty — refused later by name, as runc refuses it. Every other
+/// field is optional in the schema already.
+fn read_process(path: &Path) -> Result<Process> {
     let bytes = std::fs::read(path).with_context(|| format!("read {}", path.display()))?;
-    let de = &mut serde_json::Deserializer::from_slice(&bytes);
-    serde_path_to_error::deserialize(de)
+    let mut value: Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{}: not valid JSON", path.display()))?;
+    if let Some(fields) = value.as_object_mut() {
+        for (key, zero) in [
+            ("user", Value::Object(Default::default())),
+            ("cwd", "".into()),
+        ] {
+            let field = fields.entry(key).or_insert(Value::Null);
+            if field.is_null() {
+                *field = zero;
+            }
+        }
+    }
+    serde_path_to_error::deserialize(value)
         .map_err(|e| anyhow::anyhow!("{}: {}: {}", path.display(), e.path(), e.inner()))
 }

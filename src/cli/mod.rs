@@ -46,6 +46,18 @@ pub struct Cli {
     command: Option<Command>,
 }
 
+impl Cli {
+    /// `--preserve-fds` of the commands that start a container process (0 for the others).
+    pub fn preserve_fds(&self) -> u32 {
+        match &self.command {
+            Some(Command::Create(a)) => a.common.preserve_fds,
+            Some(Command::Run(a)) => a.common.preserve_fds,
+            Some(Command::Exec(a)) => a.preserve_fds,
+            _ => 0,
+        }
+    }
+}
+
 #[derive(clap::Args, Debug, Default)]
 pub struct GlobalOpts {
     /// Root directory for container state (default /run/berth, or $XDG_RUNTIME_DIR/berth when not root)
@@ -74,8 +86,10 @@ pub struct GlobalOpts {
 }
 
 impl GlobalOpts {
+    /// Absolute: `create` and `run` move into the bundle.
     pub fn state_root(&self) -> Root {
-        Root::new(self.root.clone().unwrap_or_else(Root::default_path))
+        let path = self.root.clone().unwrap_or_else(Root::default_path);
+        Root::new(std::path::absolute(&path).unwrap_or(path))
     }
 
     /// berth drives cgroupfs only: asking for systemd's driver is an error, not a silent fallback.

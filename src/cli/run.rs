@@ -27,9 +27,10 @@ pub struct Args {
 }
 
 impl Args {
-    pub fn run(self, g: &GlobalOpts) -> Result<i32> {
+    pub fn run(mut self, g: &GlobalOpts) -> Result<i32> {
         g.refuse_systemd_cgroup()?;
         let root = g.state_root();
+        self.common.enter_bundle()?;
         let mut opts = self.common.options(&self.id, StartMode::Now);
         if self.detach {
             container::create(&root, &opts)?;

@@ -33,10 +33,10 @@ pub struct Args {
     #[arg(long = "cpu-rt-period")]
     pub cpu_rt_period: Option<u64>,
     /// CPU realtime runtime (microseconds)
-    #[arg(long = "cpu-rt-runtime")]
+    #[arg(long = "cpu-rt-runtime", allow_hyphen_values = true)]
     pub cpu_rt_runtime: Option<i64>,
     /// SCHED_IDLE for the container's cgroup (1) or not (0)
-    #[arg(long = "cpu-idle")]
+    #[arg(long = "cpu-idle", allow_hyphen_values = true)]
     pub cpu_idle: Option<i64>,
     /// CPUs to use (0-3, 0,1)
     #[arg(long = "cpuset-cpus")]
@@ -44,20 +44,20 @@ pub struct Args {
     /// Memory nodes to use
     #[arg(long = "cpuset-mems")]
     pub cpuset_mems: Option<String>,
-    /// Memory limit (bytes, or with a unit: 512m)
-    #[arg(long)]
+    /// Memory limit (bytes, or with a unit: 512m); -1 for unlimited (memory and swap)
+    #[arg(long, allow_hyphen_values = true)]
     pub memory: Option<String>,
-    /// Memory reservation (soft limit)
-    #[arg(long = "memory-reservation")]
+    /// Memory reservation (soft limit); -1 for none
+    #[arg(long = "memory-reservation", allow_hyphen_values = true)]
     pub memory_reservation: Option<String>,
     /// Memory plus swap limit; -1 for unlimited swap
     #[arg(long = "memory-swap", allow_hyphen_values = true)]
     pub memory_swap: Option<String>,
     /// Obsolete, accepted and ignored as runc does
-    #[arg(long = "kernel-memory")]
+    #[arg(long = "kernel-memory", allow_hyphen_values = true)]
     pub kernel_memory: Option<String>,
     /// Obsolete, accepted and ignored as runc does
-    #[arg(long = "kernel-memory-tcp")]
+    #[arg(long = "kernel-memory-tcp", allow_hyphen_values = true)]
     pub kernel_memory_tcp: Option<String>,
     /// Maximum number of pids (-1 or 0: unlimited)
     #[arg(long = "pids-limit", allow_hyphen_values = true)]

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::fs;
+use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
@@ -39,28 +40,21 @@ pub fn exec(root: &Root, opts: ExecOptions) -> Result<i32> {
     let (dir, state, status) = live(root, opts.id)?;
     if status == Status::Paused && !opts.ignore_paused {
         bail!(
-            "cannot exec in paused container {} (use --ignore-paused)",
+            "cannot exec in a paused container {} (use --ignore-paused to override)",
             opts.id
         );
     }
     let spec = dir.load_config(&state)?;
     let mut process = opts.process;
-    // A process without a profile of its own gets the container's (runc's rule).
-    if process
-        .apparmor_profile()
-        .as_deref()
-        .is_none_or(str::is_empty)
-    {
-        let container = spec
-            .process()
-            .as_ref()
-            .and_then(|p| p.apparmor_profile().clone());
-        process.set_apparmor_profile(container);
-    }
+    inherit_from_container(&mut process, spec.process().as_ref());
     validate::check_security(&process)?;
+    validate::check_user(process.user())?;
     let process = &process;
     if process.args().as_ref().is_none_or(|a| a.is_empty()) {
         bail!("exec: no command given");
+    }
+    if process.cwd().as_os_str().is_empty() {
+        bail!("process.cwd: must not be empty");
     }
     if !process.cwd().is_absolute() {
         bail!("process.cwd: {} is not absolute", process.cwd().display());
@@ -131,10 +125,35 @@ pub fn exec(root: &Root, opts: ExecOptions) -> Result<i32> {
         opts.id
     ));
     let pty = spawned.pty_master.take();
+    if let Some(master) = &pty {
+        foreground::copy_window_size(master.as_fd());
+    }
     spawned.exec()?;
     match sigfd {
         Some(sigfd) => foreground::wait(pid, &sigfd, pty),
         None => Ok(0),
+    }
+}
+
+/// What runc gives a process that does not set it itself: the container's AppArmor profile,
+/// capabilities, rlimits and noNewPrivileges (a process.json may leave them out).
+fn inherit_from_container(process: &mut Process, container: Option<&Process>) {
+    let Some(container) = container else { return };
+    if process
+        .apparmor_profile()
+        .as_deref()
+        .is_none_or(str::is_empty)
+    {
+        process.set_apparmor_profile(container.apparmor_profile().clone());
+    }
+    if process.capabilities().is_none() {
+        process.set_capabilities(container.capabilities().clone());
+    }
+    if process.rlimits().as_ref().is_none_or(|r| r.is_empty()) {
+        process.set_rlimits(container.rlimits().clone());
+    }
+    if process.no_new_privileges().is_none() {
+        process.set_no_new_privileges(container.no_new_privileges());
     }
 }
 

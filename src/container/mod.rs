@@ -5,6 +5,7 @@ mod create;
 mod exec;
 
 use std::fs;
+use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
@@ -99,7 +100,9 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
 /// Returns once the init has run the container's program (or died trying): the poststart hooks
 /// must come after that, and `start` returns after it as runc's does. The init holds exec.fifo
 /// open, close-on-exec, until its exec; a read end sees EOF once no writer is left. The byte
-/// `start` wrote must be the init's first, so reading waits until the fifo is empty.
+/// `start` wrote must be the init's first, so reading waits until the init has taken it. What
+/// the init writes after that is the error that stopped it before its exec (a startContainer
+/// hook failed): `start` fails with it.
 fn wait_for_exec(init: &OwnedFd, reader: OwnedFd) -> Result<()> {
     let unread = || -> Result<libc::c_int> {
         let mut n: libc::c_int = 0;
@@ -109,13 +112,14 @@ fn wait_for_exec(init: &OwnedFd, reader: OwnedFd) -> Result<()> {
         }
         Ok(n)
     };
-    while unread()? > 0 {
+    // One byte left is ours; more is the init's report, written only once it had ours.
+    while unread()? == 1 {
         // The init is usually there within a millisecond; its pidfd turns readable if it died —
         // which a program as short as `true` also does right after reading: only a byte still
         // unread then means the init died first.
         let mut fds = [PollFd::new(init.as_fd(), PollFlags::POLLIN)];
         if poll(&mut fds, PollTimeout::from(1u8)).context("wait for the container init")? > 0
-            && unread()? > 0
+            && unread()? == 1
         {
             bail!("its init exited before reading exec.fifo");
         }
@@ -125,13 +129,13 @@ fn wait_for_exec(init: &OwnedFd, reader: OwnedFd) -> Result<()> {
         nix::fcntl::FcntlArg::F_SETFL(OFlag::empty()),
     )
     .context("exec.fifo")?;
-    let mut byte = [0u8; 1];
-    loop {
-        match nix::unistd::read(reader.as_fd(), &mut byte) {
-            Ok(_) => return Ok(()),
-            Err(Errno::EINTR) => continue,
-            Err(e) => return Err(e).context("wait for the container's program to start"),
-        }
+    let mut report = Vec::new();
+    fs::File::from(reader)
+        .read_to_end(&mut report)
+        .context("wait for the container's program to start")?;
+    match String::from_utf8_lossy(&report).trim_end() {
+        "" => Ok(()),
+        error => bail!("{error}"),
     }
 }
 

@@ -5,13 +5,13 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::os::fd::AsFd;
+use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use nix::errno::Errno;
-use nix::fcntl::{open, OFlag};
-use nix::sys::stat::Mode;
-use nix::sys::statfs::{fstatfs, PROC_SUPER_MAGIC};
+use nix::fcntl::OFlag;
+
+use crate::linux::procfs_handle::{Procfs, Scope};
 
 /// The profile a process has anyway where there is no AppArmor: asking for it needs nothing.
 const UNCONFINED: &str = "unconfined";
@@ -39,24 +39,22 @@ fn decide(profile: Option<&str>, enabled: impl FnOnce() -> bool) -> Result<Optio
     }
 }
 
-/// Makes this thread's next execve enter `profile`. Called in the container, after pivot_root:
-/// the attr file must be on procfs (a bind mount faking /proc would otherwise swallow the write
-/// and leave the process unconfined, CVE-2019-16884).
+/// Makes this thread's next execve enter `profile`. Called in the container, after pivot_root,
+/// through a private procfs (`procfs_handle`): a file bound over the attr file in the container's
+/// /proc — even one on procfs — would otherwise swallow the write and leave the process
+/// unconfined (CVE-2019-16884, CVE-2025-52881).
 pub fn change_onexec(profile: &str) -> Result<()> {
-    let flags = OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW;
+    let proc = Procfs::get(Scope::Process).context("process.apparmorProfile")?;
     // Since Linux 5.8 each LSM has its own directory; attr/exec is the older, shared file.
-    let mut path = "/proc/thread-self/attr/apparmor/exec";
-    let fd = match open(path, flags, Mode::empty()) {
+    let mut path = "thread-self/attr/apparmor/exec";
+    let fd = match proc.open(Path::new(path), OFlag::O_WRONLY) {
         Err(Errno::ENOENT) => {
-            path = "/proc/thread-self/attr/exec";
-            open(path, flags, Mode::empty())
+            path = "thread-self/attr/exec";
+            proc.open(Path::new(path), OFlag::O_WRONLY)
         }
         other => other,
     }
-    .with_context(|| format!("process.apparmorProfile: open {path}"))?;
-    if fstatfs(fd.as_fd()).map(|s| s.filesystem_type()) != Ok(PROC_SUPER_MAGIC) {
-        bail!("process.apparmorProfile: {path} is not on procfs");
-    }
+    .with_context(|| format!("process.apparmorProfile: open /proc/{path}"))?;
     match File::from(fd).write_all(format!("exec {profile}").as_bytes()) {
         Ok(()) => Ok(()),
         // AppArmor's way of saying it knows no such profile.

@@ -11,6 +11,7 @@ pub mod mount;
 pub mod namespaces;
 pub mod netdev;
 pub mod procfs;
+pub mod procfs_handle;
 pub mod resolve;
 pub mod rlimits;
 pub mod rootfs;

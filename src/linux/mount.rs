@@ -143,6 +143,11 @@ impl MountOptions {
             "diratime" => unset(attr, NODIRATIME),
             "nosymfollow" => set(attr, NOSYMFOLLOW),
             "symfollow" => unset(attr, NOSYMFOLLOW),
+            "noatime" | "strictatime" | "relatime" | "atime" | "nostrictatime" | "norelatime"
+                if recursive =>
+            {
+                recursive_atime(attr, name)
+            }
             "noatime" => atime(attr, NOATIME),
             "strictatime" => atime(attr, STRICTATIME),
             "relatime" | "atime" | "nostrictatime" => atime(attr, RELATIME),
@@ -212,6 +217,26 @@ fn unset(a: &mut MountAttr, bits: u64) {
 fn atime(a: &mut MountAttr, bits: u64) {
     a.clear |= ATIME_MASK;
     a.set = (a.set & !ATIME_MASK) | bits;
+}
+
+/// The recursive access-time options as runc reads them (specconv's recAttrFlags, with the fix
+/// of runc 1.3.x/1.4.1 that always replaces the whole field): `rnoatime` and `rstrictatime` add
+/// their mode to attr_set, `ratime` and `rnostrictatime` take theirs away, and `rrelatime` and
+/// `rnorelatime` change nothing there, relatime being 0 in the kernel's enumeration. What is
+/// left becomes the mode of the mount and of every mount below it — relatime when nothing is.
+/// So an earlier mode is not replaced: `rnoatime,rrelatime` stays noatime, and
+/// `rnoatime,rstrictatime` asks for two modes, which mount_setattr refuses (EINVAL), as runc's.
+fn recursive_atime(a: &mut MountAttr, name: &str) {
+    use libc::{MOUNT_ATTR_NOATIME as NOATIME, MOUNT_ATTR_STRICTATIME as STRICTATIME};
+    match name {
+        "noatime" => a.set |= NOATIME,
+        "strictatime" => a.set |= STRICTATIME,
+        "atime" => a.set &= !NOATIME,
+        "nostrictatime" => a.set &= !STRICTATIME,
+        _ => {}
+    }
+    // mount_setattr changes the mode only as a whole: every bit of the field in attr_clr.
+    a.clear |= ATIME_MASK;
 }
 
 fn is_attr_option(name: &str) -> bool {
@@ -369,6 +394,48 @@ mod tests {
         for opt in KNOWN_OPTIONS {
             assert!(parse(&[opt]).data.is_empty(), "{opt} is passed on as data");
         }
+    }
+
+    /// The access-time mode a list's recursive attributes ask for, and whether they replace the
+    /// whole field (as mount_setattr needs to change it).
+    fn recursive_atime_of(opts: &[&str]) -> (u64, bool) {
+        let a = parse(opts).rec_attr;
+        (a.set & ATIME_MASK, a.clear & ATIME_MASK == ATIME_MASK)
+    }
+
+    #[test]
+    fn recursive_atime_options_ask_for_runcs_mode() {
+        use libc::{
+            MOUNT_ATTR_NOATIME as NOATIME, MOUNT_ATTR_RELATIME as RELATIME,
+            MOUNT_ATTR_STRICTATIME as STRICTATIME,
+        };
+        let cases: &[(&[&str], u64)] = &[
+            (&["rnoatime"], NOATIME),
+            (&["rstrictatime"], STRICTATIME),
+            (&["rrelatime"], RELATIME),
+            (&["ratime"], RELATIME),
+            (&["rnostrictatime"], RELATIME),
+            (&["rnorelatime"], RELATIME),
+            // What an option takes away goes; a mode set earlier stays (relatime is 0).
+            (&["rnoatime", "ratime"], RELATIME),
+            (&["rstrictatime", "rnostrictatime"], RELATIME),
+            (&["rnoatime", "rrelatime"], NOATIME),
+            (&["rnoatime", "rnorelatime"], NOATIME),
+            (&["rnoatime", "rnostrictatime"], NOATIME),
+            (&["rstrictatime", "ratime"], STRICTATIME),
+            // Two modes: mount_setattr's EINVAL, as with runc.
+            (&["rnoatime", "rstrictatime"], NOATIME | STRICTATIME),
+        ];
+        for (opts, mode) in cases {
+            assert_eq!(recursive_atime_of(opts), (*mode, true), "{opts:?}");
+        }
+        assert_eq!(recursive_atime_of(&["rnodiratime", "rro"]), (0, false));
+        // The flat options keep their own reading: the later one wins.
+        let o = parse(&["noatime", "norelatime", "rnorelatime"]);
+        assert_eq!(o.attr.set, libc::MOUNT_ATTR_STRICTATIME);
+        assert_eq!(o.attr.clear, ATIME_MASK);
+        assert_eq!(o.fsmount_flags(), libc::MOUNT_ATTR_STRICTATIME);
+        assert_eq!(parse(&["rnorelatime"]).fsmount_flags(), RELATIME);
     }
 
     #[test]

@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use nix::errno::Errno;
-use nix::fcntl::{open, OFlag};
+use nix::fcntl::{open, openat, OFlag};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sys::stat::{fstat, major, minor, Mode, SFlag};
+use nix::sys::statfs::{fstatfs, PROC_SUPER_MAGIC};
 use nix::unistd::{chdir, chroot, fchdir, pivot_root};
 use oci_spec::runtime::{Mount, Spec};
 
@@ -18,6 +19,7 @@ use crate::cgroups::mount::CgroupMount;
 use crate::linux::copyup::copy_tree;
 use crate::linux::devices;
 use crate::linux::mount::{attach, bind_fd, bind_tree, new_fs, MountOptions};
+use crate::linux::procfs_handle::is_procfs_root;
 use crate::linux::resolve::{clean, ensure_in_root, open_in_root, Kind};
 use crate::linux::sys::{self, MountAttr};
 
@@ -135,23 +137,41 @@ impl Rootfs<'_> {
         let dest = m.destination();
         let opts = MountOptions::parse(options(m));
         let typ = m.typ().as_deref().unwrap_or("");
+        let bind = opts.bind || typ == "bind";
+        let source = bind.then(|| bind_source(m, self.bundle)).transpose()?;
+        let kind = match &source {
+            Some(source) => {
+                let meta = fs::metadata(source)
+                    .with_context(|| format!("bind source {}", source.display()))?;
+                if meta.is_dir() {
+                    Kind::Dir
+                } else {
+                    Kind::File
+                }
+            }
+            None => Kind::Dir,
+        };
+        // One lookup: the destination is opened once, checked through that handle and mounted
+        // on it — a rename in the image between a check and a second lookup changes nothing.
+        let target = if opts.remount {
+            open_in_root(root, dest, OFlag::O_PATH).context("open")?
+        } else if matches!(typ, "proc" | "sysfs") {
+            ordinary_directory(root, dest, typ)?
+        } else {
+            ensure_in_root(root, dest, kind)?
+        };
         if typ != "proc" {
-            check_proc_destination(root, dest)?;
+            check_proc_destination(root, target.as_fd())?;
         }
         if opts.remount {
-            let target = open_in_root(root, dest, OFlag::O_PATH).context("open")?;
             sys::mount_setattr(target.as_fd(), false, &opts.attr).context("remount")?;
             return Ok(false);
         }
         if typ == "cgroup" {
-            self.cgroup.mount(root, dest, &opts)?;
+            self.cgroup.mount(target.as_fd(), dest, &opts)?;
             return Ok(false);
         }
-        if opts.bind || typ == "bind" {
-            let source = bind_source(m, self.bundle)?;
-            let meta = fs::metadata(&source)
-                .with_context(|| format!("bind source {}", source.display()))?;
-            let kind = if meta.is_dir() { Kind::Dir } else { Kind::File };
+        if let Some(source) = source {
             let made;
             let tree = match self.idmapped.get(index).and_then(Option::as_ref) {
                 Some(prepared) => prepared.as_fd(),
@@ -160,7 +180,6 @@ impl Rootfs<'_> {
                     made.as_fd()
                 }
             };
-            let target = ensure_in_root(root, dest, kind)?;
             attach(tree, target.as_fd(), &opts)?;
             return Ok(false);
         }
@@ -174,13 +193,9 @@ impl Rootfs<'_> {
         if copyup_readonly {
             flags &= !libc::MOUNT_ATTR_RDONLY;
         }
-        let target = if matches!(typ, "proc" | "sysfs") {
-            ordinary_directory(root, dest, typ)?
-        } else {
-            ensure_in_root(root, dest, Kind::Dir)?
-        };
         let lower = if opts.tmpcopyup {
-            Some(open_in_root(root, dest, OFlag::O_DIRECTORY | OFlag::O_RDONLY).context("open")?)
+            let flags = OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC;
+            Some(openat(target.as_fd(), ".", flags, Mode::empty()).context("open")?)
         } else {
             None
         };
@@ -255,17 +270,20 @@ pub fn may_cover(path: &Path) -> bool {
         || PROC_ALLOWED.iter().any(|p| path == Path::new(p))
 }
 
-/// A destination that exists may be reached through symlinks of the image (`/etc/x ->
-/// /proc/self/attr/current`): the /proc rule holds for the path it resolves to. (One that does
-/// not exist yet cannot lead into procfs: nothing can be created there.)
-fn check_proc_destination(root: BorrowedFd, dest: &Path) -> Result<()> {
-    let target = match open_in_root(root, dest, OFlag::O_PATH) {
-        Ok(fd) => fd,
-        Err(_) => return Ok(()),
+/// The /proc rule, for the destination as opened: judged by where `target` is (which may be
+/// reached through symlinks of the image: `/etc/x -> /proc/self/attr/current`), not by the path
+/// as written. A destination on a procfs — wherever that is mounted — may only be its root or
+/// one of the allowed files.
+fn check_proc_destination(root: BorrowedFd, target: BorrowedFd) -> Result<()> {
+    let path = path_in_root(root, target)?;
+    let on_procfs = fstatfs(target).map(|s| s.filesystem_type()) == Ok(PROC_SUPER_MAGIC);
+    let allowed = if on_procfs {
+        is_procfs_root(target) || PROC_ALLOWED.iter().any(|p| path == Path::new(p))
+    } else {
+        may_cover(&path)
     };
-    let resolved = path_in_root(root, target.as_fd())?;
-    if !may_cover(&resolved) {
-        bail!("mounting over {} is not allowed", resolved.display());
+    if !allowed {
+        bail!("mounting over {} is not allowed", path.display());
     }
     Ok(())
 }

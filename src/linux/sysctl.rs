@@ -1,14 +1,14 @@
 //! `linux.sysctl`: only keys that belong to a namespace the container has of its own (runc's
-//! rules), written through the container's procfs.
+//! rules), written through a private procfs of the container's.
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::os::fd::AsFd;
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use nix::fcntl::{open, OFlag};
-use nix::sys::stat::Mode;
-use nix::sys::statfs::{fstatfs, PROC_SUPER_MAGIC};
+use nix::fcntl::OFlag;
+
+use crate::linux::procfs_handle::{Procfs, Scope};
 
 const IPC_KEYS: &[&str] = &[
     "kernel.msgmax",
@@ -53,19 +53,18 @@ pub fn check(key: &str, own: &OwnNamespaces) -> Result<()> {
     bail!("sysctl {key:?} is not in a separate kernel namespace")
 }
 
-/// Writes every key under /proc/sys (checked to be a real procfs).
+/// Writes every key under /proc/sys of the container's private procfs (see `procfs_handle`: a
+/// mount over the file in its /proc cannot redirect the write).
 pub fn apply(sysctl: &HashMap<String, String>) -> Result<()> {
+    if sysctl.is_empty() {
+        return Ok(());
+    }
+    let proc = Procfs::get(Scope::All).context("linux.sysctl")?;
     for (key, value) in sysctl {
-        let path = format!("/proc/sys/{}", key.replace('.', "/"));
-        let fd = open(
-            path.as_str(),
-            OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
-            Mode::empty(),
-        )
-        .with_context(|| format!("sysctl {key}: open {path}"))?;
-        if fstatfs(fd.as_fd()).map(|s| s.filesystem_type()) != Ok(PROC_SUPER_MAGIC) {
-            bail!("sysctl {key}: {path} is not on procfs");
-        }
+        let path = PathBuf::from("sys").join(key.replace('.', "/"));
+        let fd = proc
+            .open(&path, OFlag::O_WRONLY)
+            .with_context(|| format!("sysctl {key}: open /proc/{}", path.display()))?;
         std::fs::File::from(fd)
             .write_all(value.as_bytes())
             .with_context(|| format!("sysctl {key}={value}"))?;

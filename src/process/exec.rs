@@ -32,7 +32,7 @@ pub fn join_and_exec(cfg: &ExecConfig, ch: &Channel) -> Result<Infallible> {
     if cfg.proc.process.terminal() == Some(true) {
         launch::terminal(&cfg.proc, ch, false)?;
     }
-    launch::finish(&cfg.proc, ch, |msg| match msg {
+    launch::finish(&cfg.proc, ch, |msg, _| match msg {
         ParentMsg::Exec => Ok(()),
         other => bail!("unexpected message from berth: {other:?}"),
     })

@@ -150,8 +150,9 @@ fn set_nonblocking(fd: BorrowedFd) -> Result<()> {
     Ok(())
 }
 
-/// Gives the container's terminal the size of ours (if stdin is a terminal).
-fn copy_window_size(master: BorrowedFd) {
+/// Gives the container's terminal the size of ours (if stdin is a terminal). Called before the
+/// process is let go too: a program that reads its size first thing must not find 0x0.
+pub fn copy_window_size(master: BorrowedFd) {
     let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
     // SAFETY: TIOCGWINSZ writes a winsize; TIOCSWINSZ reads one.
     unsafe {

@@ -3,8 +3,8 @@
 //! container (createContainer before pivot_root, startContainer right before exec) run here;
 //! those of the runtime namespace are asked of berth over the channel.
 
+use std::cell::Cell;
 use std::convert::Infallible;
-use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
 
 use anyhow::{bail, Context, Result};
@@ -14,7 +14,7 @@ use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal
 use nix::unistd::setsid;
 
 use crate::cgroups::mount::CgroupMount;
-use crate::hooks::{self, Kind};
+use crate::hooks::{self, Inherited, Kind};
 use crate::linux::{netdev, rootfs, sys, sysctl};
 use crate::process::launch;
 use crate::process::sync::{Channel, ChildMsg, ParentMsg};
@@ -70,7 +70,15 @@ pub fn setup_and_exec(cfg: &InitConfig, ch: &Channel) -> Result<Infallible> {
     };
     // Hooks run inside the container see its own pid (1 in a pid namespace), as with runc.
     let hook_state = |status| hooks::state_json(cfg.state, status, std::process::id() as i32);
-    fs.prepare(|| hooks::run(Kind::CreateContainer, cfg.hooks, &hook_state("creating")))?;
+    // runc's init has moved to the rootfs (prepareRootfs) and cleared its environment by then.
+    let create_container = Inherited {
+        env: Some(&[]),
+        cwd: Some(cfg.rootfs),
+    };
+    fs.prepare(|| {
+        let state = hook_state("creating");
+        hooks::run_inheriting(Kind::CreateContainer, cfg.hooks, &state, create_container)
+    })?;
     if cfg.proc.process.terminal() == Some(true) {
         launch::terminal(&cfg.proc, ch, true)?;
     }
@@ -94,14 +102,31 @@ pub fn setup_and_exec(cfg: &InitConfig, ch: &Channel) -> Result<Infallible> {
         // init of a pid namespace still ignoring the signal.
         die_on_signals();
     }
-    launch::finish(&cfg.proc, ch, |msg| {
+    let started = Cell::new(false);
+    let res = launch::finish(&cfg.proc, ch, |msg, program_env| {
         match msg {
             ParentMsg::Exec => {}
-            ParentMsg::WaitForStart => wait_for_start(cfg.fifo.as_ref())?,
+            ParentMsg::WaitForStart => {
+                let fifo = cfg.fifo.as_ref().context("no exec.fifo")?;
+                ch.send(&ChildMsg::Waiting)?;
+                wait_for_start(fifo)?;
+                started.set(true);
+            }
             other => bail!("unexpected message from berth: {other:?}"),
         }
-        hooks::run(Kind::StartContainer, cfg.hooks, &hook_state("created"))
-    })
+        // In process.cwd already; a hook without `env` gets the program's (runc's hooks.bats:
+        // "startContainer hook should inherit process environment").
+        let start_container = Inherited {
+            env: Some(program_env),
+            cwd: None,
+        };
+        let state = hook_state("created");
+        hooks::run_inheriting(Kind::StartContainer, cfg.hooks, &state, start_container)
+    });
+    if let (Err(e), true, Some(fifo)) = (&res, started.get(), &cfg.fifo) {
+        report_to_start(fifo, e);
+    }
+    res
 }
 
 /// Until the program's exec (which restores the defaults), the usual terminating signals end the
@@ -125,17 +150,27 @@ fn die_on_signals() {
     }
 }
 
-/// Blocks until `berth start` writes to exec.fifo.
-fn wait_for_start(fifo: Option<&OwnedFd>) -> Result<()> {
-    let fifo = fifo.context("no exec.fifo")?;
-    let mut file = std::fs::File::from(fifo.try_clone()?);
+/// Blocks until `berth start` writes to exec.fifo. A plain read: it runs under the filter.
+fn wait_for_start(fifo: &OwnedFd) -> Result<()> {
     let mut byte = [0u8; 1];
     loop {
-        match file.read(&mut byte) {
+        match nix::unistd::read(fifo, &mut byte) {
             Ok(1) => return Ok(()),
             Ok(_) => bail!("exec.fifo closed before start"),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(Errno::EINTR) => continue,
             Err(e) => return Err(e).context("read exec.fifo"),
         }
     }
+}
+
+/// After `start` wrote its byte it reads exec.fifo until the init's exec: an error before it
+/// (a startContainer hook failed) goes there, for `start` to fail with it. One write of less
+/// than PIPE_BUF, so that `start` never sees part of it.
+fn report_to_start(fifo: &OwnedFd, err: &anyhow::Error) {
+    let text = crate::logging::one_line(err);
+    let mut end = text.len().min(libc::PIPE_BUF - 1);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let _ = nix::unistd::write(fifo, &text.as_bytes()[..end]);
 }

@@ -8,7 +8,7 @@ use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use nix::errno::Errno;
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal};
 use nix::unistd::{access, chdir, getcwd, AccessFlags};
@@ -110,11 +110,19 @@ pub fn terminal(pc: &ProcessConfig, ch: &Channel, console: bool) -> Result<()> {
 }
 
 /// The last steps, in runc's order, then `Ready`; `release` handles berth's answer (run the
-/// program now, or wait for `start`) and anything that must happen right before exec.
+/// program now, or wait for `start`) and runs the startContainer hooks, which get the program's
+/// environment.
+///
+/// Once the filter is in, only what runc's own sequence also does there may run, so that any
+/// profile that lets the program itself run lets berth get there: with no_new_privs, where the
+/// filter goes in last, that is the program's execve — plus, for `create`, telling berth the
+/// init waits and reading exec.fifo, and the startContainer hooks, which runc runs under the
+/// filter too. Descriptors are therefore marked close-on-exec before it (close_range is newer
+/// than many profiles), and berth's answer is taken before it.
 pub fn finish(
     pc: &ProcessConfig,
     ch: &Channel,
-    release: impl FnOnce(ParentMsg) -> Result<()>,
+    release: impl FnOnce(ParentMsg, &[String]) -> Result<()>,
 ) -> Result<Infallible> {
     let process = pc.process;
     rlimits::apply(process.rlimits().as_deref().unwrap_or(&[]))?;
@@ -143,10 +151,14 @@ pub fn finish(
     let early_cwd = chdir(cwd.as_path());
     user::give_stdio_to(user_spec.uid())?;
     pc.caps.drop_bounding()?;
+    // Everything but stdio and the preserved descriptors closes at exec: no host handle can
+    // reach the container process (CVE-2024-21626).
+    sys::cloexec_from(3 + pc.preserve_fds).context("mark descriptors close-on-exec")?;
     let no_new_privs = process.no_new_privileges() == Some(true);
     if !no_new_privs {
         // Without no_new_privs the kernel takes a filter only from a holder of CAP_SYS_ADMIN:
-        // install while the process is still root with its capabilities (runc's order).
+        // install while the process is still root with its capabilities (runc's order); the
+        // identity switch, chdir and PATH lookup then run filtered, as in runc.
         install_seccomp(pc, ch)?;
     }
     user::switch_to(user_spec)?;
@@ -165,17 +177,15 @@ pub fn finish(
         if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } < 0 {
             return Err(Errno::last()).context("set no_new_privs");
         }
-        // The last set-up step: what follows is the handshake with berth and the exec.
+    }
+    ch.send(&ChildMsg::Ready)?;
+    let answer = ch.expect::<ParentMsg>()?;
+    if no_new_privs {
         install_seccomp(pc, ch)?;
     }
-
-    ch.send(&ChildMsg::Ready)?;
-    release(ch.expect::<ParentMsg>()?)?;
-    // Everything but stdio and the preserved descriptors closes at exec: no host handle can
-    // reach the container process (CVE-2024-21626).
-    sys::cloexec_from(3 + pc.preserve_fds).context("mark descriptors close-on-exec")?;
+    release(answer, &env)?;
     let err = nix::unistd::execve(&program, &argv, &envp).unwrap_err();
-    Err(anyhow!("exec {}: {err}", program.to_string_lossy()))
+    Err(anyhow::Error::new(err).context(format!("exec {}", program.to_string_lossy())))
 }
 
 /// Installs the container's seccomp filter; a notify listener goes to berth, which hands it to

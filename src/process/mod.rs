@@ -14,7 +14,7 @@ pub mod sync;
 use std::os::fd::OwnedFd;
 use std::path::Path;
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Result};
 use oci_spec::runtime::{Hooks, Linux, LinuxPersonality, Process, Spec};
 
 use crate::cgroups::CgroupPaths;
@@ -70,6 +70,33 @@ impl<'a> ProcessConfig<'a> {
                 .map_err(|msg| anyhow!("process.apparmorProfile: {msg}"))?,
         })
     }
+}
+
+/// The descriptors the container process is handed — LISTEN_FDS, then `--preserve-fds`: 3 and
+/// up — must all be open before berth opens one of its own (runc: "unable to stat preserved-fd").
+/// Otherwise one of berth's would take a free number there and be handed on: its state directory
+/// with the container's lock, exec.fifo, the cgroup (CVE-2024-21626). Once they are all open,
+/// every descriptor berth opens lands above them.
+pub fn check_passed_fds(preserve: u32) -> Result<()> {
+    let (listen, _) = socket_activation();
+    let first = 3 + u64::from(listen);
+    for fd in 3..first + u64::from(preserve) {
+        let open = i32::try_from(fd).is_ok_and(|fd| {
+            // SAFETY: F_GETFD only reads the descriptor's flags.
+            unsafe { libc::fcntl(fd, libc::F_GETFD) >= 0 }
+        });
+        if open {
+            continue;
+        }
+        if fd < first {
+            bail!("LISTEN_FDS={listen}: fd {fd} is not open");
+        }
+        bail!(
+            "unable to stat preserved-fd {} (of {preserve}): fd {fd} is not open",
+            fd - first
+        );
+    }
+    Ok(())
 }
 
 /// systemd socket activation passes LISTEN_FDS descriptors from 3 on; runc hands them on.

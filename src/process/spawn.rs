@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use std::fs::File;
 use std::os::fd::{AsFd, OwnedFd};
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use nix::sched::{CloneFlags, CpuSet};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitStatus};
@@ -38,16 +38,20 @@ pub struct Placement<'a> {
 }
 
 /// A process that finished its set-up and waits for `exec` or `wait_for_start`.
-pub struct Spawned {
+pub struct Spawned<'a> {
     pub pid: Pid,
     /// The pty master when the process has a terminal and no console socket took it.
     pub pty_master: Option<OwnedFd>,
     channel: Channel,
+    placement: &'a Placement<'a>,
 }
 
 /// Clones the process that runs `child`: it starts in the cgroup2 cgroup and joins the v1
 /// hierarchies itself before anything else.
-pub fn spawn(p: &Placement, child: impl FnOnce(&Channel) -> Result<Infallible>) -> Result<Spawned> {
+pub fn spawn<'a>(
+    p: &'a Placement<'a>,
+    child: impl FnOnce(&Channel) -> Result<Infallible>,
+) -> Result<Spawned<'a>> {
     let (parent, child_end) = Channel::pair()?;
     let cgroup_dir = p
         .cgroup
@@ -78,6 +82,7 @@ pub fn spawn(p: &Placement, child: impl FnOnce(&Channel) -> Result<Infallible>) 
             pid: track.init.unwrap_or(first),
             pty_master,
             channel: parent,
+            placement: p,
         }),
         Err(e) => {
             track.kill_and_reap(&parent);
@@ -189,15 +194,21 @@ fn converse(p: &Placement, ch: &Channel, track: &mut Tracked) -> Result<Option<O
             }
             ChildMsg::PtyMaster => pty_master = fd,
             ChildMsg::SeccompListener => {
-                let fd = fd.context("seccomp listener message without a descriptor")?;
-                let send = p.seccomp_agent.context("unexpected seccomp listener")?;
-                send(track.init.unwrap_or(first), fd)?;
-                ch.send(&ParentMsg::Done)?;
+                hand_over_listener(p, track.init.unwrap_or(first), fd, ch)?
             }
             ChildMsg::Ready => return Ok(pty_master),
             ChildMsg::Error(msg) => return Err(anyhow!(msg)),
+            ChildMsg::Waiting => bail!("unexpected message from the container: Waiting"),
         }
     }
+}
+
+/// Gives the process's seccomp listener to the agent, then lets the process go on.
+fn hand_over_listener(p: &Placement, pid: Pid, fd: Option<OwnedFd>, ch: &Channel) -> Result<()> {
+    let fd = fd.context("seccomp listener message without a descriptor")?;
+    let send = p.seccomp_agent.context("unexpected seccomp listener")?;
+    send(pid, fd)?;
+    ch.send(&ParentMsg::Done)
 }
 
 fn write_maps(p: &Placement, pid: Pid) -> Result<()> {
@@ -219,6 +230,11 @@ fn exit_note(p: &Placement, track: &mut Tracked) -> String {
         }
         None => return String::new(),
     };
+    how_it_ended(p, pid)
+}
+
+/// " (exit status N)", " (killed by SIG…)" for the process `pid` that has gone, once reaped.
+fn how_it_ended(p: &Placement, pid: Pid) -> String {
     match waitpid(pid, None) {
         Ok(WaitStatus::Exited(_, code)) => format!(" (exit status {code})"),
         Ok(WaitStatus::Signaled(_, Signal::SIGKILL, _)) if p.cgroup.oom_kills() > 0 => {
@@ -229,26 +245,51 @@ fn exit_note(p: &Placement, track: &mut Tracked) -> String {
     }
 }
 
-impl Spawned {
+impl Spawned<'_> {
     /// Lets the process exec now; returns once it has (the channel closes on exec).
     pub fn exec(self) -> Result<()> {
         self.release(ParentMsg::Exec)?;
-        match self.channel.recv::<ChildMsg>()? {
-            None => Ok(()),
-            Some((ChildMsg::Error(msg), _)) => Err(anyhow!(msg)),
-            Some((other, _)) => Err(anyhow!("unexpected message from the container: {other:?}")),
-        }
+        self.follow_to_the_end(false)
     }
 
-    /// Leaves the init blocked on exec.fifo until `berth start` (`create`).
+    /// Leaves the init blocked on exec.fifo until `berth start` (`create`); returns once it is.
     pub fn wait_for_start(self) -> Result<()> {
-        self.release(ParentMsg::WaitForStart)
+        self.release(ParentMsg::WaitForStart)?;
+        self.follow_to_the_end(true)
     }
 
     fn release(&self, msg: ParentMsg) -> Result<()> {
         self.channel.send(&msg).map_err(|e| {
             Closed::explain(e, || "container process exited before it could exec".into())
         })
+    }
+
+    /// What the process still does after berth's answer: with no_new_privs it installs its
+    /// filter only then (a listener to hand over), and reports `Waiting` on exec.fifo (`create`)
+    /// or execs, closing the channel (`exec`, `run`).
+    fn follow_to_the_end(self, waits: bool) -> Result<()> {
+        loop {
+            let (msg, fd) = match self.channel.recv::<ChildMsg>()? {
+                Some(received) => received,
+                None if waits => bail!(
+                    "container process exited before it could wait for start{}",
+                    how_it_ended(self.placement, self.pid)
+                ),
+                None => return Ok(()),
+            };
+            let step = match msg {
+                ChildMsg::Waiting if waits => return Ok(()),
+                ChildMsg::SeccompListener => {
+                    hand_over_listener(self.placement, self.pid, fd, &self.channel)
+                }
+                ChildMsg::Error(msg) => Err(anyhow!(msg)),
+                other => Err(anyhow!("unexpected message from the container: {other:?}")),
+            };
+            if let Err(e) = step {
+                self.abort();
+                return Err(e);
+            }
+        }
     }
 
     /// Ends a spawned process that will not run (a later step failed).

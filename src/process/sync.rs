@@ -31,8 +31,10 @@ pub enum ChildMsg {
     /// The seccomp filter is installed and notifies: its listener travels with this message,
     /// for berth to hand to the agent before answering `Done`.
     SeccompListener,
-    /// Set-up is complete; the init waits for `Exec` or `WaitForStart`.
+    /// Set-up is complete; the process waits for `Exec` or `WaitForStart`.
     Ready,
+    /// After `WaitForStart`: the filter is in, and the init now blocks on exec.fifo.
+    Waiting,
     /// Set-up failed; the child exits after sending this.
     Error(String),
 }

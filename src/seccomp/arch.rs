@@ -112,6 +112,10 @@ mod tests {
         // x32 has its own numbers where its structures differ from x86_64's.
         assert_eq!(Abi::X32.syscall("rt_sigaction"), Some(0x4000_0000 + 512));
         assert_eq!(Abi::X86.syscall("socketcall"), Some(102));
+        // A syscall of Linux 6.6, and one the kernel no longer implements (numbers are never
+        // reused; libseccomp and profiles still know the name).
+        assert_eq!(Abi::X32.syscall("fchmodat2"), Some(0x4000_0000 + 452));
+        assert_eq!(Abi::X86.syscall("uselib"), Some(86));
         assert_eq!(Abi::X86_64.syscall("socketcall"), None);
         assert_eq!(Abi::X86_64.syscall("no_such_call"), None);
         assert_eq!(

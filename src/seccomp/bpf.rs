@@ -7,7 +7,7 @@
 //!   return default                            (an ABI the profile does not list)
 //! ```
 //! The number line of each arch is cut into ranges with one outcome each: numbers no rule names
-//! return the default, neighbours with the same unconditional action share a range, and a syscall
+//! return the default (or ENOSYS, above the newest syscall the profile names: `enosys`), neighbours with the same unconditional action share a range, and a syscall
 //! with argument rules gets a range of its own whose leaf tests them. Where the outcome does not
 //! depend on arguments the kernel's seccomp action cache (Linux 5.11+) learns it, and an allowed
 //! syscall then skips the filter altogether. A leaf tests the syscall's rules strictest action
@@ -24,6 +24,7 @@ use seccompiler::{BpfProgram, SeccompCmpOp, SeccompCondition, SeccompRule};
 use super::action::strictness;
 use super::arch::Abi;
 use super::asm::{insn, Backward, Label};
+use super::enosys::{self, Span};
 
 /// One condition on an argument, as seccompiler takes it (the width is the ABI's).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,17 +59,25 @@ const JEQ: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
 const JGE: u16 = 0x35; // BPF_JMP | BPF_JGE | BPF_K
 const RET: u16 = 0x06; // BPF_RET | BPF_K
 
-/// The program for `uses`, listed in profile order.
-pub fn generate(uses: &mut [Use], default: u32) -> Result<BpfProgram> {
+/// The program for `uses`, listed in profile order, with the numbers of `enosys` answered
+/// ENOSYS rather than `default`.
+pub fn generate(uses: &mut [Use], enosys: &[Span], default: u32) -> Result<BpfProgram> {
     // Stable: the rules of one syscall stay in profile order.
     uses.sort_by_key(|u| (u.audit_arch, u.nr));
+    let mut arches: Vec<u32> = uses.iter().map(|u| u.audit_arch).collect();
+    arches.extend(enosys.iter().map(|s| s.audit_arch));
+    arches.sort_unstable();
+    arches.dedup();
     let mut out = Backward::default();
     let unlisted_arch = out.ret(default);
     let mut entries = Vec::new();
-    let sections: Vec<&[Use]> = uses.chunk_by(|a, b| a.audit_arch == b.audit_arch).collect();
-    for section in sections.into_iter().rev() {
-        let search = search(&ranges(section, default), &mut out)?;
-        entries.push((section[0].audit_arch, out.then(LD_ABS, NR_OFFSET, search)));
+    for arch in arches.into_iter().rev() {
+        let first = uses.partition_point(|u| u.audit_arch < arch);
+        let end = uses.partition_point(|u| u.audit_arch <= arch);
+        let mut spans: Vec<&Span> = enosys.iter().filter(|s| s.audit_arch == arch).collect();
+        spans.sort_by_key(|s| s.first);
+        let search = search(&ranges(&uses[first..end], &spans, default), &mut out)?;
+        entries.push((arch, out.then(LD_ABS, NR_OFFSET, search)));
     }
     let mut next = unlisted_arch;
     for (audit_arch, section) in entries {
@@ -125,8 +134,9 @@ fn outcome<'a>(uses: &[Use<'a>], default: u32) -> Outcome<'a> {
 }
 
 /// The whole u32 number line as (first number, outcome), adjacent equal returns merged, for
-/// the uses of one section (sorted by number).
-fn ranges<'a>(section: &[Use<'a>], default: u32) -> Vec<(u32, Outcome<'a>)> {
+/// the uses of one section (sorted by number) and its ENOSYS `spans` (sorted, disjoint, and
+/// clear of every number a use names).
+fn ranges<'a>(section: &[Use<'a>], spans: &[&Span], default: u32) -> Vec<(u32, Outcome<'a>)> {
     fn add<'a>(ranges: &mut Vec<(u32, Outcome<'a>)>, start: u64, outcome: Outcome<'a>) {
         let same = matches!((ranges.last(), &outcome),
             (Some((_, Outcome::Return(a))), Outcome::Return(b)) if a == b);
@@ -134,19 +144,32 @@ fn ranges<'a>(section: &[Use<'a>], default: u32) -> Vec<(u32, Outcome<'a>)> {
             ranges.push((start as u32, outcome));
         }
     }
+    // Numbers `from..to` that no use names: ENOSYS inside the spans, the default elsewhere.
+    let gap = |ranges: &mut Vec<(u32, Outcome<'a>)>, mut from: u64, to: u64| {
+        for span in spans {
+            let (first, last) = (u64::from(span.first), u64::from(span.last));
+            if last < from || first >= to {
+                continue;
+            }
+            if first > from {
+                add(ranges, from, Outcome::Return(default));
+            }
+            add(ranges, from.max(first), Outcome::Return(enosys::ENOSYS));
+            from = last + 1;
+        }
+        if from < to {
+            add(ranges, from, Outcome::Return(default));
+        }
+    };
     let mut ranges = Vec::new();
     let mut next: u64 = 0; // the first number no range covers yet
     for uses in section.chunk_by(|a, b| a.nr == b.nr) {
         let nr = u64::from(uses[0].nr);
-        if nr > next {
-            add(&mut ranges, next, Outcome::Return(default));
-        }
+        gap(&mut ranges, next, nr);
         add(&mut ranges, nr, outcome(uses, default));
         next = nr + 1;
     }
-    if next <= u64::from(u32::MAX) {
-        add(&mut ranges, next, Outcome::Return(default));
-    }
+    gap(&mut ranges, next, 1 << 32);
     ranges
 }
 

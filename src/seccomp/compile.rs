@@ -12,6 +12,7 @@ use seccompiler::SeccompCmpOp;
 use super::action::{is_notify, ret_value};
 use super::arch::Abi;
 use super::bpf::{self, ArgCheck, Rule, Use};
+use super::enosys;
 use super::{Filter, Listener};
 use crate::logging;
 
@@ -19,9 +20,11 @@ fn invalid(field: impl Display, msg: impl Display) -> anyhow::Error {
     anyhow!("config.json: linux.seccomp.{field}: {msg}")
 }
 
-/// Syscalls berth itself makes after the filter is in place and before the agent has the
-/// listener: notifying on them would wait forever (runc refuses `write` for the same reason).
-const NEEDED_BEFORE_AGENT: &[&str] = &["sendmsg"];
+/// Syscalls the process needs after its filter is in and before the agent has the listener:
+/// notifying on them would wait forever. berth hands the listener over with sendmsg; runc
+/// writes its number to its parent, and refuses `write` — so does berth, so that one profile
+/// is taken or refused alike by both.
+const NEEDED_BEFORE_AGENT: &[&str] = &["write", "sendmsg"];
 
 pub fn compile(profile: &LinuxSeccomp) -> Result<Filter> {
     let native = Abi::native().ok_or_else(|| {
@@ -67,8 +70,8 @@ pub fn compile(profile: &LinuxSeccomp) -> Result<Filter> {
                 return Err(invalid(
                     format!("{field}.names[{j}]"),
                     format!(
-                        "SCMP_ACT_NOTIFY cannot be used for {name}: \
-                         berth needs it to hand the listener to the agent"
+                        "SCMP_ACT_NOTIFY cannot be used for the {name} syscall: the listener \
+                         would have to reach the agent through it"
                     ),
                 ));
             }
@@ -117,7 +120,9 @@ pub fn compile(profile: &LinuxSeccomp) -> Result<Filter> {
             metadata: profile.listener_metadata().clone().unwrap_or_default(),
         }),
     };
-    let program = bpf::generate(&mut uses, default)
+    let names = profile.syscalls().iter().flatten().flat_map(|c| c.names());
+    let enosys = enosys::spans(default, &abis, names.map(String::as_str));
+    let program = bpf::generate(&mut uses, &enosys, default)
         .map_err(|e| anyhow!("config.json: linux.seccomp: {e}"))?;
     Ok(Filter {
         program,
@@ -376,7 +381,9 @@ mod tests {
 
     #[test]
     fn listed_abis_are_filtered_and_others_get_the_default() {
-        let rules = json!([{ "names": ["getpid"], "action": "SCMP_ACT_ALLOW" }]);
+        // rseq repeats the default: it only sets the line above which syscalls are ENOSYS.
+        let rules = json!([{ "names": ["getpid"], "action": "SCMP_ACT_ALLOW" },
+            { "names": ["rseq"], "action": "SCMP_ACT_KILL" }]);
         let native_only =
             filter(json!({ "defaultAction": "SCMP_ACT_KILL", "syscalls": rules })).unwrap();
         let x32_getpid = Abi::X32.syscall("getpid").unwrap();
@@ -398,7 +405,8 @@ mod tests {
             0,
             "never run here: default"
         );
-        assert_eq!(call(&all, X86_64, u32::MAX, [0; 6]), 0);
+        let above_every_x32_syscall = call(&all, X86_64, u32::MAX, [0; 6]);
+        assert_eq!(above_every_x32_syscall, enosys::ENOSYS);
     }
 
     /// Every name of every table allowed, and 100 syscalls with argument rules: programs long
@@ -458,10 +466,8 @@ mod tests {
                 );
             }
         }
-        assert_eq!(
-            call(&f, X86_64, 1000, [0; 6]),
-            libc::SECCOMP_RET_KILL_PROCESS
-        );
+        let newer_than_any = call(&f, X86_64, 1000, [0; 6]);
+        assert_eq!(newer_than_any, enosys::ENOSYS);
     }
 
     #[test]
@@ -500,8 +506,19 @@ mod tests {
         );
         let mut sendmsg = one_rule("sendmsg", "SCMP_ACT_NOTIFY", json!(null));
         sendmsg["listenerPath"] = json!("/a");
-        assert!(error(sendmsg)
-            .contains("syscalls[0].names[0]: SCMP_ACT_NOTIFY cannot be used for sendmsg"));
+        assert!(error(sendmsg).contains(
+            "syscalls[0].names[0]: SCMP_ACT_NOTIFY cannot be used for the sendmsg syscall"
+        ));
+        let mut write = json!({ "defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/a",
+            "syscalls": [{ "names": ["read", "write"], "action": "SCMP_ACT_NOTIFY" }] });
+        assert!(error(write.clone()).contains(
+            "syscalls[0].names[1]: SCMP_ACT_NOTIFY cannot be used for the write syscall"
+        ));
+        write["syscalls"][0]["names"] = json!(["read"]);
+        assert!(
+            filter(write).is_ok(),
+            "read may notify (runc's reasoning: the agent answers it)"
+        );
         let err = error(json!({ "defaultAction": "SCMP_ACT_NOTIFY" }));
         assert!(
             err.starts_with("config.json: linux.seccomp.defaultAction:"),

@@ -42,7 +42,7 @@ pub fn install(filter: &Filter) -> Result<Option<OwnedFd>> {
             Errno::EACCES => anyhow!(
                 "install the seccomp filter: no_new_privs is not set and CAP_SYS_ADMIN is gone"
             ),
-            e => anyhow!("install the seccomp filter: {e}"),
+            e => anyhow::Error::new(e).context("install the seccomp filter"),
         }),
         // SAFETY: with NEW_LISTENER the return value is a new descriptor we own.
         fd if filter.listener.is_some() => Ok(Some(unsafe { OwnedFd::from_raw_fd(fd as i32) })),

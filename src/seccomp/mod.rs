@@ -7,8 +7,9 @@
 //! log, allow); among equally strict rules (two errnos) the one listed first. The conditions of
 //! a rule must all hold. The ABIs of `architectures` and the native one are filtered; a syscall
 //! of any other ABI gets the default action. As in runc, names this build does not know are
-//! skipped, rules repeating the default action dropped, and conditions naming one argument
-//! twice split into rules of their own.
+//! skipped, rules repeating the default action dropped, conditions naming one argument twice
+//! split into rules of their own, and a syscall newer than every one the profile names answered
+//! with ENOSYS when the default refuses (`enosys`).
 //!
 //! This is libseccomp's result whenever the rules matching a syscall agree on the action or only
 //! one matches — true of the profiles Docker, podman and CRI ship, whose overlapping rules (e.g.
@@ -47,6 +48,7 @@ mod arch;
 mod asm;
 mod bpf;
 mod compile;
+mod enosys;
 mod install;
 pub mod notify;
 mod syscall_tables;

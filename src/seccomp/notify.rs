@@ -27,7 +27,7 @@ pub fn send_to_agent(listener: &Listener, fd: BorrowedFd, pid: i32, state: &str)
     let bytes = serde_json::to_vec(&doc)?;
     let agent = UnixStream::connect(path).with_context(|| {
         format!(
-            "linux.seccomp.listenerPath: connect to the seccomp agent at {}",
+            "linux.seccomp.listenerPath: failed to connect with seccomp agent at {}",
             path.display()
         )
     })?;

@@ -10,6 +10,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::{json, Value};
 
+mod skip;
+#[allow(unused_imports)] // not every suite has a check to skip
+pub use skip::skip;
+
 pub const BERTH: &str = env!("CARGO_BIN_EXE_berth");
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);

@@ -86,10 +86,44 @@ impl Layer {
     }
 
     pub fn node(self, path: &str, kind: tar::EntryType, major: u32, minor: u32) -> Layer {
-        let mut h = Layer::header(kind, 0o600);
+        self.node_with(path, kind, major, minor, 0o600)
+    }
+
+    pub fn node_with(
+        self,
+        path: &str,
+        kind: tar::EntryType,
+        major: u32,
+        minor: u32,
+        mode: u32,
+    ) -> Layer {
+        let mut h = Layer::header(kind, mode);
         h.set_device_major(major).unwrap();
         h.set_device_minor(minor).unwrap();
         self.append(h, path, b"")
+    }
+
+    /// A GNU sparse file of `size` bytes: `segments` of data (offset, bytes; multiples of 512, as
+    /// GNU tar writes them, at most three) and holes everywhere else.
+    pub fn sparse_file(self, path: &str, size: u64, segments: &[(u64, &[u8])]) -> Layer {
+        let mut h = Layer::header(tar::EntryType::GNUSparse, 0o644);
+        let gnu = h.as_gnu_mut().unwrap();
+        gnu.set_real_size(size);
+        let mut data = Vec::new();
+        let mut end = 0;
+        for (slot, (offset, bytes)) in gnu.sparse.iter_mut().zip(segments) {
+            slot.set_offset(*offset);
+            slot.set_length(bytes.len() as u64);
+            data.extend_from_slice(bytes);
+            end = offset + bytes.len() as u64;
+        }
+        if end < size {
+            // GNU tar's marker for a hole at the end: an empty segment at the file's size.
+            let marker = &mut gnu.sparse[segments.len()];
+            marker.set_offset(size);
+            marker.set_length(0);
+        }
+        self.append(h, path, &data)
     }
 
     /// A file with extended attributes, carried in a pax header.
