@@ -199,16 +199,20 @@ impl ContainerDir {
         unsafe { libc::flock(probe.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) < 0 }
     }
 
+    /// The container's state; its cgroup paths are checked before anything uses them.
     pub fn load(&self) -> Result<Option<State>> {
         let path = self.path.join(STATE_FILE);
-        match fs::read(&path) {
-            Ok(bytes) => Ok(Some(
-                serde_json::from_slice(&bytes)
-                    .with_context(|| format!("parse {}", path.display()))?,
-            )),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e).with_context(|| format!("read {}", path.display())),
-        }
+        let state: State = match fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .with_context(|| format!("parse {}", path.display()))?,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("read {}", path.display())),
+        };
+        state
+            .cgroup
+            .verify()
+            .with_context(|| format!("refusing {}: cgroup", path.display()))?;
+        Ok(Some(state))
     }
 
     pub fn save(&self, state: &State) -> Result<()> {

@@ -16,6 +16,7 @@ pub mod stats;
 mod sub;
 mod v1;
 mod v2;
+mod verify;
 
 pub use convert::parse_bytes;
 pub use sub::SubCgroups;
@@ -96,7 +97,7 @@ impl CgroupPaths {
         }
         let hierarchies = detect::hierarchies()?;
         let unified_host = hierarchies.iter().all(|h| h.is_v2());
-        let dirs = hierarchies
+        let dirs: Vec<CgroupDir> = hierarchies
             .into_iter()
             .map(|h| {
                 let path = if wanted.is_absolute() {
@@ -111,6 +112,13 @@ impl CgroupPaths {
                 }
             })
             .collect();
+        if let Some(root) = dirs.iter().find(|d| d.path == Path::new("/")) {
+            bail!(
+                "linux.cgroupsPath: {:?} names the root cgroup of {}, which no container may own",
+                wanted,
+                root.mountpoint.display()
+            );
+        }
         Ok(CgroupPaths {
             dirs,
             unified_host,
