@@ -128,29 +128,37 @@ fn bounded(env: &Env, args: &[&str], limit: Duration) -> Option<Run> {
     run
 }
 
-/// Starts a host `sleep` in the container-to-be's cgroup in the hierarchy berth lists from.
-fn sleeper_in_cgroup(env: &Env, id: &str) -> Child {
-    let dir = process_hierarchy().join(env.cgroup_path(id).trim_start_matches('/'));
-    fs::create_dir_all(&dir).unwrap();
-    let child = std::process::Command::new("sleep")
-        .arg("1000")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    fs::write(dir.join("cgroup.procs"), child.id().to_string()).unwrap();
-    child
+/// A host `sleep` in a container-to-be's cgroup; dropped, it goes back to the root cgroup of
+/// that hierarchy and ends (however the test ends: its cgroup can then be removed).
+struct Sleeper(Child);
+
+impl Sleeper {
+    /// In the hierarchy berth lists processes from.
+    fn in_cgroup_of(env: &Env, id: &str) -> Sleeper {
+        let dir = process_hierarchy().join(env.cgroup_path(id).trim_start_matches('/'));
+        fs::create_dir_all(&dir).unwrap();
+        let child = std::process::Command::new("sleep")
+            .arg("1000")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let sleeper = Sleeper(child);
+        fs::write(dir.join("cgroup.procs"), sleeper.0.id().to_string()).unwrap();
+        sleeper
+    }
 }
 
-/// Moves `child` back to the root cgroup of the hierarchy it was put in, and ends it.
-fn end_sleeper(mut child: Child) {
-    let _ = fs::write(
-        process_hierarchy().join("cgroup.procs"),
-        child.id().to_string(),
-    );
-    let _ = child.kill();
-    let _ = child.wait();
+impl Drop for Sleeper {
+    fn drop(&mut self) {
+        let _ = fs::write(
+            process_hierarchy().join("cgroup.procs"),
+            self.0.id().to_string(),
+        );
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 #[test]
@@ -335,7 +343,7 @@ fn delete_force_thaws_a_frozen_container() {
 #[test]
 fn a_non_empty_cgroup_is_warned_about_and_used() {
     let env = Env::new("contract-busy");
-    let sleeper = sleeper_in_cgroup(&env, "b1");
+    let sleeper = Sleeper::in_cgroup_of(&env, "b1");
     let out = env.create("b1", &env.config(&["sleep", "1000"]));
     out.ok();
     assert!(
@@ -344,7 +352,7 @@ fn a_non_empty_cgroup_is_warned_about_and_used() {
         "{out:?}"
     );
     assert_eq!(env.status("b1"), "created");
-    end_sleeper(sleeper);
+    drop(sleeper);
     env.berth(&["delete", "b1"]).ok();
     env.assert_gone("b1");
 }
@@ -353,7 +361,7 @@ fn a_non_empty_cgroup_is_warned_about_and_used() {
 fn a_failed_create_says_what_it_could_not_clean_up() {
     let env = Env::new("contract-cleanup");
     // A process of its own keeps the cgroup busy: the failed create cannot remove it.
-    let sleeper = sleeper_in_cgroup(&env, "u1");
+    let sleeper = Sleeper::in_cgroup_of(&env, "u1");
     let mut cfg = env.config(&["sleep", "1000"]);
     cfg["hooks"] = json!({ "createRuntime": [{ "path": "/bin/false" }] });
     let out = env.create("u1", &cfg);
@@ -372,7 +380,7 @@ fn a_failed_create_says_what_it_could_not_clean_up() {
         "what cleanup could not do is logged: {out:?}"
     );
     assert!(!env.root.join("u1").exists());
-    end_sleeper(sleeper);
+    drop(sleeper);
 }
 
 #[test]
@@ -402,22 +410,43 @@ fn a_pid_file_is_removed_when_create_fails_after_writing_it() {
     env.assert_gone("pf");
 }
 
+/// Puts the true state back and ends the decoy's process however the test ends, so that the
+/// container can be deleted.
+struct Restore {
+    state_file: PathBuf,
+    original: String,
+    victim: Child,
+}
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let _ = fs::write(&self.state_file, &self.original);
+        let _ = self.victim.kill();
+        let _ = self.victim.wait();
+    }
+}
+
 #[test]
 fn a_tampered_state_cannot_aim_kill_or_delete_elsewhere() {
     let env = Env::new("contract-tampered");
     env.create("t1", &env.config(&["sleep", "1000"])).ok();
     // A decoy: a plain directory tree with a cgroup.procs naming a process of the test's own.
     let decoy = env.dir.join("decoy");
-    let mut victim = std::process::Command::new("sleep")
-        .arg("1000")
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    fs::create_dir_all(decoy.join("t1/keep")).unwrap();
-    fs::write(decoy.join("t1/cgroup.procs"), format!("{}\n", victim.id())).unwrap();
-    fs::write(decoy.join("t1/freezer.state"), "THAWED\n").unwrap();
     let state_file = env.root.join("t1/state.json");
     let original = fs::read_to_string(&state_file).unwrap();
+    let mut restore = Restore {
+        state_file: state_file.clone(),
+        original: original.clone(),
+        victim: std::process::Command::new("sleep")
+            .arg("1000")
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap(),
+    };
+    fs::create_dir_all(decoy.join("t1/keep")).unwrap();
+    let victim = restore.victim.id();
+    fs::write(decoy.join("t1/cgroup.procs"), format!("{victim}\n")).unwrap();
+    fs::write(decoy.join("t1/freezer.state"), "THAWED\n").unwrap();
     let mut tampered: Value = serde_json::from_str(&original).unwrap();
     for dir in tampered["cgroup"]["dirs"].as_array_mut().unwrap() {
         dir["mountpoint"] = json!(decoy);
@@ -439,7 +468,7 @@ fn a_tampered_state_cannot_aim_kill_or_delete_elsewhere() {
         );
     }
     assert!(
-        victim.try_wait().unwrap().is_none(),
+        restore.victim.try_wait().unwrap().is_none(),
         "kill --all signalled a process listed in a plain file"
     );
     assert!(
@@ -457,11 +486,9 @@ fn a_tampered_state_cannot_aim_kill_or_delete_elsewhere() {
     let out = env.berth(&["ps", "t1"]);
     assert!(out.failed().contains("state.json"), "{out:?}");
 
-    fs::write(&state_file, original).unwrap();
+    drop(restore);
     env.berth(&["delete", "--force", "t1"]).ok();
     env.assert_gone("t1");
-    let _ = victim.kill();
-    let _ = victim.wait();
 }
 
 /// Asserts that nothing of container `id` is left after a killed create and `delete --force`:
