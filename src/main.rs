@@ -1,18 +1,6 @@
 //! berth: a low-level OCI container runtime with runc's command line.
 
-mod bundle;
-mod cgroups;
-mod cli;
-mod container;
-mod hooks;
-mod linux;
-mod logging;
-mod process;
-mod seccomp;
-mod signals;
-mod state;
-mod timefmt;
-mod validate;
+use berth::{cli, logging};
 
 fn main() {
     // Rust ignores SIGPIPE; a CLI whose reader went away (`berth list | head`) should just end.
