@@ -57,15 +57,18 @@ fn given_as_written(cmd: &Command, m: &ArgMatches, input: &[OsString]) {
             continue;
         };
         for value in values {
-            let short = arg.get_short().map(|c| format!("-{c}"));
+            let value = value.to_string_lossy();
+            let attached = arg.get_short().map(|c| format!("{c}{value}"));
             let written = input.iter().any(|a| {
                 let a = a.to_string_lossy();
-                let tail = |prefix: &str| a.strip_prefix(prefix).is_some_and(|t| t == value);
-                // `--name=value`, `-name=value`, `-n=value`, or clap's `-nvalue`
-                a == value.to_string_lossy()
+                // `--name=value`, `-name=value`, `-n=value`, or clap's `-nvalue` (after other
+                // short switches: `-tnvalue`)
+                a == value
                     || (!arg.is_positional()
                         && (a.split_once('=').is_some_and(|(_, t)| t == value)
-                            || short.as_deref().is_some_and(tail)))
+                            || (a.starts_with('-')
+                                && !a.starts_with("--")
+                                && attached.as_deref().is_some_and(|s| a.ends_with(s)))))
             });
             assert!(
                 written,

@@ -9,7 +9,6 @@ use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompOperator as Op};
 use super::action::{ret_value, strictness};
 use super::arch::Abi;
 use super::bpf_vm::{self, Call};
-use super::syscall_tables::SYSCALLS;
 
 /// x32 syscalls come with AUDIT_ARCH_X86_64 and bit 30 of the number set.
 const X32_BIT: u32 = 0x4000_0000;
@@ -74,9 +73,7 @@ fn abi_of(profile: &LinuxSeccomp, call: &Call) -> Option<Abi> {
 }
 
 fn names_call(name: &str, abi: Abi, nr: u32) -> bool {
-    SYSCALLS
-        .iter()
-        .any(|(n, numbers)| *n == name && abi.pick(numbers) == Some(nr))
+    Abi::numbers(name).and_then(|numbers| abi.pick(numbers)) == Some(nr)
 }
 
 /// Compiles `profile` and `check`s the program; a profile `compile` refuses is its error.
