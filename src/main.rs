@@ -8,7 +8,7 @@ fn main() {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = cli::parse();
     // Before berth opens a descriptor of its own: the log file is the first.
-    let passed_fds = process::check_passed_fds(cli.preserve_fds());
+    let passed_fds = cli.check_passed_fds();
     if let Err(err) = logging::init(&cli.global) {
         logging::fatal(&err);
         std::process::exit(1);

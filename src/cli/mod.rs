@@ -47,14 +47,16 @@ pub struct Cli {
 }
 
 impl Cli {
-    /// `--preserve-fds` of the commands that start a container process (0 for the others).
-    pub fn preserve_fds(&self) -> u32 {
-        match &self.command {
+    /// The descriptors this command hands the container process must all be open (see
+    /// `process::check_passed_fds`); called before berth opens one of its own.
+    pub fn check_passed_fds(&self) -> Result<()> {
+        let preserve = match &self.command {
             Some(Command::Create(a)) => a.common.preserve_fds,
             Some(Command::Run(a)) => a.common.preserve_fds,
             Some(Command::Exec(a)) => a.preserve_fds,
             _ => 0,
-        }
+        };
+        crate::process::check_passed_fds(preserve)
     }
 }
 

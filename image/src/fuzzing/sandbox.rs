@@ -17,7 +17,7 @@ use anyhow::Result;
 
 use crate::entry_write::Writer;
 use crate::inroot::RootDir;
-use crate::unpack::apply_layer;
+use crate::unpack::{apply_layer, Budget};
 
 const TOP: &str = "/tmp";
 const ROOTFS: &str = "/tmp/rootfs";
@@ -157,7 +157,12 @@ fn apply_layers(data: &[u8]) -> Result<()> {
         if before as usize >= data.len() {
             break;
         }
-        apply_layer(&root, &mut writer, &mut stream)?;
+        apply_layer(
+            &root,
+            &mut writer,
+            &mut stream,
+            Budget::for_blob(data.len() as u64),
+        )?;
         if stream.position() == before {
             break;
         }
