@@ -111,10 +111,11 @@ mod tests {
             .collect()
     }
 
-    /// Every committed seed keeps its target's properties (the unpack target needs root).
+    /// Every committed manifest seed keeps its target's properties. (The unpack seeds are
+    /// checked in tests/fuzz_seeds.rs, a process of their own: the target counts the process's
+    /// open descriptors, which other unit tests running beside it change.)
     #[test]
     fn seeds_hold() {
         seeds("manifest").iter().for_each(|s| manifest(s));
-        seeds("unpack").iter().for_each(|s| unpack(s));
     }
 }
