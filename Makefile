@@ -9,7 +9,7 @@ BERTH      := $(TARGET_DIR)/release/berth
 BUSYBOX    := /bin/busybox
 BENCH_ARGS ?=
 
-.PHONY: all build fixture run test test-image test-integration test-cgroupv2 test-systemd lint clean bench bench-image bench-seccomp hot-symbols
+.PHONY: all build fixture run test test-image test-integration test-cgroupv2 test-systemd lint clean bench bench-image bench-seccomp hot-symbols fuzz
 
 all: build
 
@@ -120,7 +120,7 @@ test-systemd: build fixture
 
 # What seccomp costs: compiling and installing berth's default profile, and a filtered syscall.
 bench-seccomp:
-	$(CARGO) test --release --bin berth seccomp::bench -- --ignored --nocapture --test-threads=1
+	$(CARGO) test --release --lib seccomp::bench -- --ignored --nocapture --test-threads=1
 
 # berth, crun and runc on one bundle, interleaved, with a kernel-only floor: a Markdown table
 # (see bench/README.md). Extra flags through BENCH_ARGS, e.g. BENCH_ARGS="--samples 3".
@@ -128,6 +128,26 @@ bench: build fixture
 	@$(call apt_install,runc crun strace)
 	$(CARGO) build --release -p berth-bench
 	$(TARGET_DIR)/release/berth-bench --berth $(BERTH) --rootfs $(ROOTFS) $(BENCH_ARGS)
+
+# Each fuzz target (fuzz/README.md) for FUZZ_SECONDS, from the committed seeds and the corpus it
+# grew before; stops at the first target that breaks its property. libFuzzer through cargo fuzz,
+# without a sanitizer on the stable toolchain (FUZZ_SANITIZER=address builds one in through
+# RUSTC_BOOTSTRAP). The unpack target needs root.
+FUZZ_TARGETS   ?= config seccomp go_flags unpack manifest
+FUZZ_SECONDS   ?= 300
+FUZZ_SANITIZER ?= none
+CARGO_FUZZ     := 0.13.2
+FUZZ_BUILD     := --sanitizer $(FUZZ_SANITIZER) --target-dir $(TARGET_DIR)/fuzz-$(FUZZ_SANITIZER)
+FUZZ_ENV       := $(if $(filter none,$(FUZZ_SANITIZER)),,RUSTC_BOOTSTRAP=1)
+
+fuzz:
+	@$(CARGO) fuzz --version 2>/dev/null | grep -qF ' $(CARGO_FUZZ)' || \
+		$(CARGO) install --locked cargo-fuzz --version $(CARGO_FUZZ)
+	$(FUZZ_ENV) $(CARGO) fuzz build $(FUZZ_BUILD)
+	for t in $(FUZZ_TARGETS); do mkdir -p fuzz/corpus/$$t && \
+		$(FUZZ_ENV) $(CARGO) fuzz run $(FUZZ_BUILD) $$t fuzz/corpus/$$t fuzz/seeds/$$t -- \
+		-max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 || exit 1; \
+	done
 
 # Records which functions berth's common commands call (as root): layout/hot-symbols.txt.
 hot-symbols:

@@ -1,18 +1,6 @@
 //! berth: a low-level OCI container runtime with runc's command line.
 
-mod bundle;
-mod cgroups;
-mod cli;
-mod container;
-mod hooks;
-mod linux;
-mod logging;
-mod process;
-mod seccomp;
-mod signals;
-mod state;
-mod timefmt;
-mod validate;
+use berth::{cli, logging};
 
 fn main() {
     // Rust ignores SIGPIPE; a CLI whose reader went away (`berth list | head`) should just end.
@@ -20,7 +8,7 @@ fn main() {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = cli::parse();
     // Before berth opens a descriptor of its own: the log file is the first.
-    let passed_fds = process::check_passed_fds(cli.preserve_fds());
+    let passed_fds = cli.check_passed_fds();
     if let Err(err) = logging::init(&cli.global) {
         logging::fatal(&err);
         std::process::exit(1);

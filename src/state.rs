@@ -1,17 +1,22 @@
-//! The state store under `--root`: one directory per container holding `state.json` and, while the
-//! container is created but not started, `exec.fifo`. The directory itself is the container's lock
-//! (flock), and the status is derived from the init process, never stored.
+//! The state store under `--root`: one directory per container holding `state.json`, its `lock`
+//! and, while the container is created but not started, `exec.fifo`. The status is derived from
+//! the init process, never stored.
+//!
+//! The lock is a POSIX record lock on `lock`: unlike flock, it belongs to the process that took it
+//! and is not shared with the init berth clones, so a create that dies releases it at once even
+//! when its init lives on (frozen, say) — `delete --force` can then clean up.
 
-use std::cell::Cell;
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::{self, File};
 use std::io::ErrorKind;
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, renameat2, FcntlArg, RenameFlags};
 use serde::{Deserialize, Serialize};
 
 use crate::cgroups::CgroupPaths;
@@ -20,8 +25,12 @@ use crate::linux::procfs::ProcessStat;
 const STATE_FILE: &str = "state.json";
 const FIFO_FILE: &str = "exec.fifo";
 const CONFIG_FILE: &str = "config.json";
+const LOCK_FILE: &str = "lock";
+/// A create's directory before it is renamed into place: `<id>~<pid>`, never a valid id.
+const CREATING_MARK: char = '~';
 
 /// Returned (inside anyhow) when the id names no container, so `delete --force` can branch on it.
+/// Engines (containerd's shim, podman) match on runc's "does not exist".
 #[derive(Debug)]
 pub struct NotFound(pub String);
 
@@ -52,25 +61,83 @@ impl Root {
         PathBuf::from("/run/berth")
     }
 
-    /// Makes the directory of a new container and locks it; fails if the id is taken.
-    pub fn create(&self, id: &str) -> Result<ContainerDir> {
+    /// Fails early (before any cgroup work) when the id is taken; `create` checks again, atomically.
+    pub fn refuse_taken(&self, id: &str) -> Result<()> {
+        validate_id(id)?;
+        if fs::symlink_metadata(self.path.join(id)).is_ok() {
+            bail!("container with id exists: {id}");
+        }
+        Ok(())
+    }
+
+    /// Makes the directory of a new container holding `state`, locked. It is made under a
+    /// temporary name and renamed into place, so no other command ever sees it unlocked or
+    /// without a state; the rename fails if the id is taken.
+    pub fn create(&self, id: &str, state: &State) -> Result<ContainerDir> {
         validate_id(id)?;
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(&self.path)
             .with_context(|| format!("create state root {}", self.path.display()))?;
-        let path = self.path.join(id);
-        match fs::DirBuilder::new().mode(0o711).create(&path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                bail!("container with id exists: {id}")
-            }
-            Err(e) => return Err(e).with_context(|| format!("create {}", path.display())),
+        let tmp_name = format!("{id}{CREATING_MARK}{}", std::process::id());
+        let tmp = self.path.join(&tmp_name);
+        if let Err(e) = fs::DirBuilder::new().mode(0o711).create(&tmp) {
+            return Err(e).with_context(|| format!("create {}", tmp.display()));
         }
-        let dir = ContainerDir::open_path(id, path)?;
-        dir.lock()?;
+        let mut dir = match ContainerDir::open_path(id, tmp.clone()) {
+            Ok(dir) => dir,
+            Err(e) => {
+                remove_dir_warn(&tmp);
+                return Err(e);
+            }
+        };
+        let placed = dir.lock().and_then(|()| dir.save(state)).and_then(|()| {
+            let root =
+                File::open(&self.path).with_context(|| format!("open {}", self.path.display()))?;
+            match renameat2(
+                &root,
+                tmp_name.as_str(),
+                &root,
+                id,
+                RenameFlags::RENAME_NOREPLACE,
+            ) {
+                Ok(()) => Ok(()),
+                Err(Errno::EEXIST) => bail!("container with id exists: {id}"),
+                Err(e) => Err(e).with_context(|| format!("rename {} into place", tmp.display())),
+            }
+        });
+        if let Err(e) = placed {
+            remove_dir_warn(&tmp);
+            return Err(e);
+        }
+        dir.path = self.path.join(id);
         Ok(dir)
+    }
+
+    /// Removes what creates of `id` that died before renaming their directory into place left.
+    pub fn remove_dead_creates(&self, id: &str) {
+        let Ok(entries) = fs::read_dir(&self.path) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name
+                .to_str()
+                .and_then(|n| n.strip_prefix(id))
+                .and_then(|n| n.strip_prefix(CREATING_MARK))
+                .and_then(|p| p.parse::<i32>().ok())
+            else {
+                continue;
+            };
+            let path = entry.path();
+            let probe = ContainerDir::open_path(id, path.clone());
+            // SAFETY: signal 0 only checks whether the pid names a process.
+            let creator_gone = unsafe { libc::kill(pid, 0) } < 0 && Errno::last() == Errno::ESRCH;
+            if creator_gone && probe.is_ok_and(|p| !p.locked_elsewhere()) {
+                remove_dir_warn(&path);
+            }
+        }
     }
 
     pub fn open(&self, id: &str) -> Result<ContainerDir> {
@@ -91,10 +158,12 @@ impl Root {
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(e).with_context(|| format!("read {}", self.path.display())),
         };
+        // A create's temporary directory is not a container (yet).
         let mut ids: Vec<String> = entries
             .filter_map(|e| e.ok())
             .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
             .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|id| validate_id(id).is_ok())
             .collect();
         ids.sort();
         Ok(ids)
@@ -104,7 +173,11 @@ impl Root {
 /// runc's rule: letters, digits and `_ + - .`, and not `.` or `..`.
 pub fn validate_id(id: &str) -> Result<()> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || "_+-.".contains(c);
-    if id.is_empty() || id == "." || id == ".." || !id.chars().all(ok_char) {
+    if id.is_empty() {
+        // runc's words, which scripts know.
+        bail!("invalid container id \"\": container id cannot be empty");
+    }
+    if id == "." || id == ".." || !id.chars().all(ok_char) {
         bail!("invalid container id {id:?}: use letters, digits, '_', '+', '-' and '.'");
     }
     Ok(())
@@ -161,7 +234,8 @@ pub struct ContainerDir {
     pub id: String,
     pub path: PathBuf,
     handle: File,
-    locked: Cell<bool>,
+    /// `lock`, once this process holds the container's lock (released when dropped).
+    lock: OnceCell<File>,
 }
 
 impl ContainerDir {
@@ -171,44 +245,79 @@ impl ContainerDir {
             id: id.to_owned(),
             path,
             handle,
-            locked: Cell::new(false),
+            lock: OnceCell::new(),
         })
     }
 
-    /// Takes the container's exclusive lock (released when this handle is dropped).
+    /// Takes the container's exclusive lock, waiting for the process holding it. Fails with
+    /// `NotFound` when the container was deleted meanwhile.
     pub fn lock(&self) -> Result<()> {
-        // SAFETY: plain integer arguments on a descriptor we own.
-        if unsafe { libc::flock(self.handle.as_raw_fd(), libc::LOCK_EX) } < 0 {
-            return Err(std::io::Error::last_os_error())
-                .with_context(|| format!("lock container {}", self.id));
+        if self.lock.get().is_some() {
+            return Ok(());
         }
-        self.locked.set(true);
+        let path = self.path.join(LOCK_FILE);
+        let file = match fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .mode(0o600)
+            .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
+            .open(&path)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                return Err(NotFound(self.id.clone()).into())
+            }
+            Err(e) => return Err(e).with_context(|| format!("lock container {}", self.id)),
+        };
+        let wanted = whole_file(libc::F_WRLCK);
+        loop {
+            match fcntl(&file, FcntlArg::F_SETLKW(&wanted)) {
+                Ok(_) => break,
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(e).with_context(|| format!("lock container {}", self.id)),
+            }
+        }
+        // Whoever held it may have deleted the container (and another create made a new one).
+        let same = fs::symlink_metadata(&self.path)
+            .ok()
+            .zip(self.handle.metadata().ok())
+            .is_some_and(|(now, ours)| now.dev() == ours.dev() && now.ino() == ours.ino());
+        if !same {
+            return Err(NotFound(self.id.clone()).into());
+        }
+        let _ = self.lock.set(file);
         Ok(())
     }
 
-    /// True while another process (a `create` in progress) holds the lock.
+    /// True while another process (a `create` in progress) holds the lock. (POSIX locks go when
+    /// their owner closes any descriptor of the file: a process never probes a container it has
+    /// locked through another handle.)
     fn locked_elsewhere(&self) -> bool {
-        if self.locked.get() {
+        if self.lock.get().is_some() {
             return false;
         }
-        // A separate open file description: flock on our own handle would only convert our lock.
-        let Ok(probe) = File::open(&self.path) else {
+        let Ok(file) = File::open(self.path.join(LOCK_FILE)) else {
             return false;
         };
-        // SAFETY: plain integer arguments on a descriptor we own.
-        unsafe { libc::flock(probe.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) < 0 }
+        let mut probe = whole_file(libc::F_WRLCK);
+        fcntl(&file, FcntlArg::F_GETLK(&mut probe)).is_ok() && probe.l_type != libc::F_UNLCK as i16
     }
 
+    /// The container's state; its cgroup paths are checked before anything uses them.
     pub fn load(&self) -> Result<Option<State>> {
         let path = self.path.join(STATE_FILE);
-        match fs::read(&path) {
-            Ok(bytes) => Ok(Some(
-                serde_json::from_slice(&bytes)
-                    .with_context(|| format!("parse {}", path.display()))?,
-            )),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e).with_context(|| format!("read {}", path.display())),
-        }
+        let state: State = match fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .with_context(|| format!("parse {}", path.display()))?,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("read {}", path.display())),
+        };
+        state
+            .cgroup
+            .verify()
+            .with_context(|| format!("refusing {}: cgroup", path.display()))?;
+        Ok(Some(state))
     }
 
     pub fn save(&self, state: &State) -> Result<()> {
@@ -251,11 +360,12 @@ impl ContainerDir {
         if !init_alive(state) {
             return Status::Stopped;
         }
-        if self.fifo_path().exists() {
-            return Status::Created;
-        }
+        // As runc: a frozen container is paused, even before its start.
         if crate::cgroups::is_frozen(&state.cgroup) {
             return Status::Paused;
+        }
+        if self.fifo_path().exists() {
+            return Status::Created;
         }
         Status::Running
     }
@@ -272,6 +382,23 @@ impl ContainerDir {
                 Err(e).with_context(|| format!("remove {}", self.path.display()))
             }
             _ => Ok(()),
+        }
+    }
+}
+
+/// A lock request (or probe) of `kind` over a whole file.
+fn whole_file(kind: libc::c_int) -> libc::flock {
+    // SAFETY: flock is plain data; all zero is a valid value.
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = kind as i16;
+    fl.l_whence = libc::SEEK_SET as i16;
+    fl
+}
+
+fn remove_dir_warn(path: &Path) {
+    if let Err(e) = fs::remove_dir_all(path) {
+        if e.kind() != ErrorKind::NotFound {
+            crate::logging::warn(format!("remove {}: {e}", path.display()));
         }
     }
 }

@@ -354,7 +354,7 @@ fn kill_accepts_signal_names_and_numbers() {
         fs::read_to_string(&log).unwrap_or_default() == expected
     });
 
-    for bad in ["FOO", "SIGFOO", "0", "99", "9x"] {
+    for bad in ["FOO", "SIGFOO", "-1", "99", "9x"] {
         let out = env.berth(&["kill", "k1", bad]);
         let err = out.failed();
         assert!(

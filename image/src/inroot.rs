@@ -22,8 +22,8 @@ pub struct RootDir {
 }
 
 impl RootDir {
-    /// Tests open roots by path; berth-image makes them through the bundle's fd (`bundle.rs`).
-    #[cfg(test)]
+    /// Tests and the unpack fuzz target open roots by path; berth-image makes them through the
+    /// bundle's fd (`bundle.rs`).
     pub fn open(path: &Path) -> anyhow::Result<RootDir> {
         use anyhow::Context;
         let fd = openat(

@@ -1,31 +1,7 @@
 //! berth-image: pulls OCI images from registries into a local store and turns them into bundles
 //! that berth runs. It is its own binary so that the runtime links no network, TLS or async code.
 
-mod auth;
-mod bundle;
-mod cli;
-mod config_gen;
-mod digest;
-mod download;
-mod entry_path;
-mod entry_write;
-mod gc;
-mod images;
-mod inroot;
-mod login;
-mod manifest;
-mod platform;
-mod private_dir;
-mod progress;
-mod pull;
-mod push;
-mod registry;
-mod run;
-mod store;
-mod unpack;
-mod users;
-mod whiteout;
-
+use berth_image::cli;
 use clap::Parser;
 
 fn main() {

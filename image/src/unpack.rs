@@ -48,13 +48,13 @@ pub fn unpack_image(store: &Store, image: &LocalImage, root: &RootDir) -> Result
 }
 
 /// What is left of the file content a layer may expand to.
-struct Budget {
+pub(crate) struct Budget {
     blob_size: u64,
     left: u64,
 }
 
 impl Budget {
-    fn for_blob(blob_size: u64) -> Budget {
+    pub(crate) fn for_blob(blob_size: u64) -> Budget {
         Budget {
             blob_size,
             left: blob_size.saturating_mul(EXPANSION_PER_BYTE),
@@ -91,7 +91,7 @@ fn open_layer(store: &Store, layer: &Descriptor) -> Result<Box<dyn Read>> {
 }
 
 /// Applies one layer's archive to the rootfs.
-fn apply_layer(
+pub(crate) fn apply_layer(
     root: &RootDir,
     writer: &mut Writer,
     archive: impl Read,

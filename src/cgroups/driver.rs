@@ -135,7 +135,8 @@ impl CgroupPaths {
     }
 
     /// Sends `sig` to every process: cgroup.kill for SIGKILL where the kernel has it, otherwise
-    /// freeze, signal each, thaw (so nothing forks past the list), as runc does.
+    /// freeze, signal each, thaw (so nothing forks past the list), as runc does. A paused
+    /// container stays paused, except for SIGKILL: frozen processes only die once thawed.
     pub fn signal_all(&self, sig: i32) -> Result<()> {
         if sig == libc::SIGKILL && self.unified_host {
             if let Some(d) = self.v2_dir() {
@@ -144,18 +145,23 @@ impl CgroupPaths {
                 }
             }
         }
-        let frozen = self.set_frozen(true).is_ok();
-        let mut result = Ok(());
-        for pid in self.pids()? {
-            // SAFETY: plain integer arguments; a process that already left is fine.
-            if unsafe { libc::kill(pid, sig) } < 0
-                && nix::errno::Errno::last() != nix::errno::Errno::ESRCH
-            {
-                result = Err(std::io::Error::last_os_error())
-                    .with_context(|| format!("signal process {pid}"));
+        let was_frozen = crate::cgroups::is_frozen(self);
+        // Signal 0 only asks whether they exist: nothing to hold still.
+        let froze = sig != 0 && self.set_frozen(true).is_ok();
+        let result = self.pids().and_then(|pids| {
+            let mut result = Ok(());
+            for pid in pids {
+                // SAFETY: plain integer arguments; a process that already left is fine.
+                if unsafe { libc::kill(pid, sig) } < 0
+                    && nix::errno::Errno::last() != nix::errno::Errno::ESRCH
+                {
+                    result = Err(std::io::Error::last_os_error())
+                        .with_context(|| format!("signal process {pid}"));
+                }
             }
-        }
-        if frozen {
+            result
+        });
+        if froze && (!was_frozen || sig == libc::SIGKILL) {
             self.set_frozen(false)?;
         }
         result

@@ -16,6 +16,7 @@ pub mod stats;
 mod sub;
 mod v1;
 mod v2;
+mod verify;
 
 pub use convert::parse_bytes;
 pub use sub::SubCgroups;
@@ -71,9 +72,10 @@ pub struct CgroupPaths {
     pub dirs: Vec<CgroupDir>,
     /// Set when /sys/fs/cgroup itself is cgroup2 (no v1 hierarchies at all).
     pub unified_host: bool,
-    /// Directories this create made, parents first: a failed create removes them again. Not
-    /// kept in the state: delete leaves the parents, as runc does.
-    #[serde(skip)]
+    /// Directories a create is making, parents first, recorded in the state before the first
+    /// mkdir: a create that fails — or dies — leaves nothing once they are removed again. Emptied
+    /// when the create succeeds: delete leaves the parents, as runc does.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub created: Vec<PathBuf>,
 }
 
@@ -96,7 +98,7 @@ impl CgroupPaths {
         }
         let hierarchies = detect::hierarchies()?;
         let unified_host = hierarchies.iter().all(|h| h.is_v2());
-        let dirs = hierarchies
+        let dirs: Vec<CgroupDir> = hierarchies
             .into_iter()
             .map(|h| {
                 let path = if wanted.is_absolute() {
@@ -111,6 +113,13 @@ impl CgroupPaths {
                 }
             })
             .collect();
+        if let Some(root) = dirs.iter().find(|d| d.path == Path::new("/")) {
+            bail!(
+                "linux.cgroupsPath: {:?} names the root cgroup of {}, which no container may own",
+                wanted,
+                root.mountpoint.display()
+            );
+        }
         Ok(CgroupPaths {
             dirs,
             unified_host,
@@ -118,53 +127,58 @@ impl CgroupPaths {
         })
     }
 
-    /// Makes every directory (recording the ones that did not exist yet).
-    pub fn create(&mut self) -> Result<()> {
-        for dir in self.dirs.clone() {
-            self.make(&dir.full(), &dir)?;
+    /// Records the directories `create` will make — each container directory and its missing
+    /// parents — in `created`, for the state to keep before any exists.
+    pub fn plan_create(&mut self) {
+        let mut missing = Vec::new();
+        for dir in &self.dirs {
+            let mut path = dir.full();
+            let start = missing.len();
+            while path != dir.mountpoint && !path.exists() && !missing.contains(&path) {
+                missing.insert(start, path.clone());
+                if !path.pop() {
+                    break;
+                }
+            }
+        }
+        self.created = missing;
+    }
+
+    /// Makes every directory.
+    pub fn create(&self) -> Result<()> {
+        for dir in &self.dirs {
+            make(&dir.full(), dir)?;
         }
         Ok(())
     }
 
-    /// mkdir, making missing parents first. Something else may remove an empty parent between
-    /// the steps (a failed create undoing the parents it made, a user's clean-up; a parent just
-    /// made here is empty until its child exists): then the step is retried.
-    fn make(&mut self, path: &Path, dir: &CgroupDir) -> Result<()> {
-        for _ in 0..20 {
-            match fs::create_dir(path) {
-                Ok(()) => {
-                    // Recorded at once: a failure below must still remove it.
-                    self.created.push(path.to_path_buf());
-                    if dir.has("cpuset") {
-                        match inherit_cpuset(path, &dir.mountpoint) {
-                            // Removed meanwhile (ENODEV: while the file was open): again.
-                            Err(e)
-                                if e.kind() == ErrorKind::NotFound
-                                    || e.raw_os_error() == Some(libc::ENODEV) =>
-                            {
-                                self.created.pop();
-                                continue;
-                            }
-                            r => r.with_context(|| {
-                                format!("copy cpuset.cpus/mems into {}", path.display())
-                            })?,
-                        }
-                    }
-                    return Ok(());
+    /// An existing cgroup is checked as runc 1.1 checks it: a frozen one (or one below a frozen
+    /// parent) is refused — the init would hang frozen in it; processes in it are reported.
+    pub fn check_existing(&self) -> Result<()> {
+        for dir in &self.dirs {
+            let mut path = dir.full();
+            while path != dir.mountpoint && path.starts_with(&dir.mountpoint) {
+                if frozen(dir, &path, self.unified_host) {
+                    bail!(
+                        "container's cgroup unexpectedly frozen: {} (thaw it, or choose another linux.cgroupsPath)",
+                        path.display()
+                    );
                 }
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => return Ok(()),
-                Err(e) if e.kind() == ErrorKind::NotFound && path != dir.mountpoint => {
-                    self.make(path.parent().unwrap_or(&dir.mountpoint), dir)?;
-                }
-                Err(e) => {
-                    return Err(e).with_context(|| format!("create cgroup {}", path.display()))
-                }
+                path.pop();
             }
         }
-        bail!(
-            "create cgroup {}: its parent keeps disappearing",
-            path.display()
-        )
+        // Only a report: a cgroup berth cannot read is for the steps that need it to say so.
+        let count = self.pids().map_or(0, |p| p.len());
+        if count > 0 {
+            crate::logging::warn(format!(
+                "container's cgroup is not empty: {count} process(es) found in {}",
+                self.main_dir()
+                    .map(|d| d.full())
+                    .unwrap_or_default()
+                    .display()
+            ));
+        }
+        Ok(())
     }
 
     /// The cgroup2 directory (pure v2, or the `unified` mount of a hybrid host): a clone starts
@@ -204,26 +218,71 @@ impl CgroupPaths {
         Ok(out)
     }
 
-    /// Removes the container's directories, waiting (briefly) for exiting processes to leave.
-    /// Their parents stay, as with runc and crun: they are often shared (containerd's
-    /// /default, berth's own /berth), and making and removing them again with every container
-    /// cost 0.4 ms a `run` and raced with creates under them.
+    /// Removes the container's directories, waiting (briefly) for exiting processes to leave,
+    /// then those of `created` that are empty; every one is tried, the first failure reported.
+    /// Parents a create did not make stay, as with runc and crun: they are often shared
+    /// (containerd's /default, berth's own /berth), and making and removing them again with
+    /// every container cost 0.4 ms a `run` and raced with creates under them.
     pub fn destroy(&self) -> Result<()> {
+        let mut result = Ok(());
         for dir in &self.dirs {
-            remove_tree(&dir.full())?;
+            if let Err(e) = remove_tree(&dir.full()) {
+                result = result.and(Err(e));
+            }
         }
-        Ok(())
-    }
-
-    /// Undoes a create that failed: the container's directories and the parents it made.
-    pub fn undo_create(&self) -> Result<()> {
-        self.destroy()?;
         for path in self.created.iter().rev() {
-            // A parent may hold another container by now: only empty ones go.
-            let _ = fs::remove_dir(path);
+            match fs::remove_dir(path) {
+                Ok(()) => {}
+                // Gone, or another container's parent by now: both fine.
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::ENOENT | libc::ENOTEMPTY | libc::EBUSY)
+                    ) => {}
+                Err(e) => {
+                    let e = Err(e).with_context(|| format!("remove cgroup {}", path.display()));
+                    result = result.and(e);
+                }
+            }
         }
-        Ok(())
+        result
     }
+}
+
+/// mkdir, making missing parents first. Something else may remove an empty parent between the
+/// steps (a failed create undoing the parents it made, a user's clean-up; a parent just made here
+/// is empty until its child exists): then the step is retried.
+fn make(path: &Path, dir: &CgroupDir) -> Result<()> {
+    for _ in 0..20 {
+        match fs::create_dir(path) {
+            Ok(()) => {
+                if dir.has("cpuset") {
+                    match inherit_cpuset(path, &dir.mountpoint) {
+                        // Removed meanwhile (ENODEV: while the file was open): again.
+                        Err(e)
+                            if e.kind() == ErrorKind::NotFound
+                                || e.raw_os_error() == Some(libc::ENODEV) =>
+                        {
+                            continue
+                        }
+                        r => r.with_context(|| {
+                            format!("copy cpuset.cpus/mems into {}", path.display())
+                        })?,
+                    }
+                }
+                return Ok(());
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => return Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound && path != dir.mountpoint => {
+                make(path.parent().unwrap_or(&dir.mountpoint), dir)?;
+            }
+            Err(e) => return Err(e).with_context(|| format!("create cgroup {}", path.display())),
+        }
+    }
+    bail!(
+        "create cgroup {}: its parent keeps disappearing",
+        path.display()
+    )
 }
 
 /// v1 cpuset cgroups start with no cpus or mems: a process cannot join until they are copied.
@@ -291,13 +350,19 @@ fn remove_tree(dir: &Path) -> Result<()> {
 
 /// Whether the container's cgroup is frozen (v1 freezer or cgroup2 cgroup.freeze).
 pub fn is_frozen(paths: &CgroupPaths) -> bool {
-    paths.dirs.iter().any(|d| {
-        if d.has("freezer") {
-            fs::read_to_string(d.full().join("freezer.state")).is_ok_and(|s| s.trim() == "FROZEN")
-        } else if d.is_v2() && paths.unified_host {
-            fs::read_to_string(d.full().join("cgroup.freeze")).is_ok_and(|s| s.trim() == "1")
-        } else {
-            false
-        }
-    })
+    paths
+        .dirs
+        .iter()
+        .any(|d| frozen(d, &d.full(), paths.unified_host))
+}
+
+/// Whether the cgroup at `path` in `dir`'s hierarchy is frozen (by itself or, on v1, a parent).
+fn frozen(dir: &CgroupDir, path: &Path, unified_host: bool) -> bool {
+    if dir.has("freezer") {
+        fs::read_to_string(path.join("freezer.state")).is_ok_and(|s| s.trim() == "FROZEN")
+    } else if dir.is_v2() && unified_host {
+        fs::read_to_string(path.join("cgroup.freeze")).is_ok_and(|s| s.trim() == "1")
+    } else {
+        false
+    }
 }

@@ -47,14 +47,16 @@ pub struct Cli {
 }
 
 impl Cli {
-    /// `--preserve-fds` of the commands that start a container process (0 for the others).
-    pub fn preserve_fds(&self) -> u32 {
-        match &self.command {
+    /// The descriptors this command hands the container process must all be open (see
+    /// `process::check_passed_fds`); called before berth opens one of its own.
+    pub fn check_passed_fds(&self) -> Result<()> {
+        let preserve = match &self.command {
             Some(Command::Create(a)) => a.common.preserve_fds,
             Some(Command::Run(a)) => a.common.preserve_fds,
             Some(Command::Exec(a)) => a.preserve_fds,
             _ => 0,
-        }
+        };
+        crate::process::check_passed_fds(preserve)
     }
 }
 
@@ -245,14 +247,19 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
 
 /// Go's flag forms in clap's terms, for long flags of berth or of the subcommand being parsed:
 /// `-name[=value]` becomes `--name[=value]`, and a switch given a value (`--force=true`,
-/// `-debug=false`) is set or left out. Arguments after `--` are left alone.
-fn normalize_go_flags(cmd: &clap::Command, args: Vec<OsString>) -> Vec<OsString> {
+/// `-debug=false`) is set or left out. Arguments after `--`, flags' values, and the command of
+/// `exec` (or the options of `ps`) — a trailing list of operands — are left alone.
+pub(crate) fn normalize_go_flags(cmd: &clap::Command, args: Vec<OsString>) -> Vec<OsString> {
     let mut longs: Vec<(String, bool)> = long_flags(cmd);
+    let mut value_shorts = value_short_flags(cmd);
     let mut out = Vec::with_capacity(args.len());
     let mut rest = false;
+    // The subcommand's operands so far, and how many come before its trailing list.
+    let (mut subcommand, mut operands, mut trailing_at) = (false, 0, None);
+    let mut value_next = false;
     for (i, arg) in args.into_iter().enumerate() {
         let s = arg.to_string_lossy();
-        if i == 0 || rest {
+        if i == 0 || rest || std::mem::take(&mut value_next) {
             out.push(arg);
             continue;
         }
@@ -261,13 +268,30 @@ fn normalize_go_flags(cmd: &clap::Command, args: Vec<OsString>) -> Vec<OsString>
             out.push(arg);
             continue;
         }
-        if let Some(sub) = cmd.find_subcommand(s.as_ref()) {
-            longs.extend(long_flags(sub));
+        if !s.starts_with('-') || s == "-" {
+            match cmd.find_subcommand(s.as_ref()).filter(|_| !subcommand) {
+                Some(sub) => {
+                    longs.extend(long_flags(sub));
+                    value_shorts.extend(value_short_flags(sub));
+                    trailing_at = sub
+                        .get_positionals()
+                        .position(|a| a.is_trailing_var_arg_set());
+                    subcommand = true;
+                }
+                None if subcommand => {
+                    rest = trailing_at == Some(operands);
+                    operands += 1;
+                }
+                None => {}
+            }
+            out.push(arg);
+            continue;
         }
         let body = match (s.strip_prefix("--"), s.strip_prefix('-')) {
             (Some(b), _) => b,
             (None, Some(b)) if b.len() > 1 => b,
             _ => {
+                value_next = s.chars().nth(1).is_some_and(|c| value_shorts.contains(&c));
                 out.push(arg);
                 continue;
             }
@@ -276,7 +300,9 @@ fn normalize_go_flags(cmd: &clap::Command, args: Vec<OsString>) -> Vec<OsString>
             Some((n, v)) => (n, Some(v)),
             None => (body, None),
         };
-        match (longs.iter().find(|(l, _)| l == name), value) {
+        let flag = longs.iter().find(|(l, _)| l == name);
+        value_next = value.is_none() && flag.is_some_and(|(_, switch)| !switch);
+        match (flag, value) {
             (Some((_, true)), Some("false")) => {}
             (Some((_, true)), Some("true")) => out.push(OsString::from(format!("--{name}"))),
             (Some(_), _) => out.push(OsString::from(format!("--{body}"))),
@@ -290,6 +316,14 @@ fn normalize_go_flags(cmd: &clap::Command, args: Vec<OsString>) -> Vec<OsString>
 fn long_flags(cmd: &clap::Command) -> Vec<(String, bool)> {
     cmd.get_arguments()
         .filter_map(|a| Some((a.get_long()?.to_owned(), !a.get_action().takes_values())))
+        .collect()
+}
+
+/// The short flags that take a value (`-u 0`).
+fn value_short_flags(cmd: &clap::Command) -> Vec<char> {
+    cmd.get_arguments()
+        .filter(|a| a.get_action().takes_values())
+        .filter_map(|a| a.get_short())
         .collect()
 }
 
@@ -321,6 +355,55 @@ mod tests {
         assert_eq!(
             parse_vec(&["berth", "--debug=false", "delete", "-force=true", "x"]),
             ["berth", "delete", "--force", "x"]
+        );
+    }
+
+    /// Seen while writing the go_flags fuzz target (whose property catches it): `-user` in
+    /// exec's command became `--user`.
+    #[test]
+    fn the_command_of_exec_is_left_as_written() {
+        let argv = [
+            "berth",
+            "-root",
+            "/r",
+            "exec",
+            "-u",
+            "0",
+            "-tty",
+            "c",
+            "find",
+            "/",
+            "-user",
+            "root",
+            "-debug=false",
+        ];
+        assert_eq!(
+            parse_vec(&argv),
+            [
+                "berth",
+                "--root",
+                "/r",
+                "exec",
+                "-u",
+                "0",
+                "--tty",
+                "c",
+                "find",
+                "/",
+                "-user",
+                "root",
+                "-debug=false"
+            ]
+        );
+        let cli = Cli::try_parse_from(parse_vec(&argv)).unwrap();
+        let Some(Command::Exec(a)) = cli.command else {
+            panic!("not exec")
+        };
+        assert_eq!(a.command, ["find", "/", "-user", "root", "-debug=false"]);
+        // A flag's value is a value, whatever it looks like.
+        assert_eq!(
+            parse_vec(&["berth", "create", "--pid-file", "-bundle", "x"]),
+            ["berth", "create", "--pid-file", "-bundle", "x"]
         );
     }
 

@@ -22,7 +22,8 @@ pub struct Args {
 
 impl Args {
     pub fn run(self, g: &GlobalOpts) -> Result<i32> {
-        let (_, state, _) = container::live(&g.state_root(), &self.id)?;
+        // A stopped container lists what is left in its cgroup: often nothing (runc's way).
+        let (_, state) = container::load(&g.state_root(), &self.id)?;
         let pids = state.cgroup.pids()?;
         if let Format::Json = self.format {
             println!("{}", serde_json::to_string(&pids)?);

@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::os::fd::{AsFd, OwnedFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use anyhow::{bail, Context, Result};
@@ -81,16 +81,80 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
     {
         bail!("linux.rootfsPropagation {propagation:?} is not safe with --no-pivot");
     }
-    let dir = root.create(opts.id)?;
-    let mut cgroup = None;
-    match build(&dir, &bundle, opts, &mut cgroup) {
+    let linux = bundle.spec.linux().as_ref().context("linux missing")?;
+    root.refuse_taken(opts.id)?;
+    let plan = NamespacePlan::new(linux.namespaces().as_deref().unwrap_or(&[]))?;
+    let mut cgroup = CgroupPaths::resolve(linux.cgroups_path().as_deref(), opts.id)?;
+    let resources = linux.resources().clone().unwrap_or_default();
+    cgroup.check(&resources).context("config.json")?;
+    cgroup.check_existing()?;
+    // Recorded before any exists: whatever happens to this process, `delete` finds them.
+    cgroup.plan_create();
+    let state = State {
+        id: opts.id.to_owned(),
+        pid: 0,
+        pid_start_time: 0,
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        created: timefmt::rfc3339_nano(SystemTime::now()),
+        annotations: bundle
+            .spec
+            .annotations()
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        cgroup,
+        own_pid_ns: plan.creates(CloneFlags::CLONE_NEWPID),
+        hooks: bundle.spec.hooks().is_some(),
+    };
+    // The state ("creating") is there as soon as the directory is: `state` reports it.
+    let dir = root.create(opts.id, &state)?;
+    let mut undo = Undo {
+        cgroup: state.cgroup.clone(),
+        own_pid_ns: state.own_pid_ns,
+        pid_file: None,
+    };
+    match build(&dir, &bundle, opts, state, plan, &resources, &mut undo) {
         Ok(created) => Ok(created),
         Err(e) => {
-            if let Some(cg) = cgroup {
-                let _ = cg.undo_create();
-            }
-            let _ = dir.remove();
+            undo.run(dir);
             Err(e)
+        }
+    }
+}
+
+/// What a create has made, removed again when a later step fails: nothing is left behind.
+struct Undo {
+    cgroup: CgroupPaths,
+    own_pid_ns: bool,
+    pid_file: Option<PathBuf>,
+}
+
+impl Undo {
+    /// Cleans up as far as it can. What it cannot do is logged as a warning; the error reported
+    /// stays the create's own.
+    fn run(self, dir: ContainerDir) {
+        let warn = |what: &str, e: anyhow::Error| {
+            crate::logging::warn(format!("clean up after the failed create: {what}: {e:#}"));
+        };
+        if let Some(path) = &self.pid_file {
+            if let Err(e) = fs::remove_file(path) {
+                warn(&format!("remove pid file {}", path.display()), e.into());
+            }
+        }
+        // As runc's destroy: without a pid namespace of its own, the init's end is not the end
+        // of what it started.
+        if !self.own_pid_ns {
+            if let Err(e) = self.cgroup.signal_all(libc::SIGKILL) {
+                warn("kill what is in the container's cgroup", e);
+            }
+        }
+        if let Err(e) = self.cgroup.destroy() {
+            warn("remove the container's cgroup", e);
+        }
+        if let Err(e) = dir.remove() {
+            warn("remove the state directory", e);
         }
     }
 }
@@ -99,52 +163,32 @@ fn build(
     dir: &ContainerDir,
     bundle: &Bundle,
     opts: &CreateOptions,
-    cgroup_out: &mut Option<CgroupPaths>,
+    mut state: State,
+    plan: NamespacePlan,
+    resources: &oci_spec::runtime::LinuxResources,
+    undo: &mut Undo,
 ) -> Result<Created> {
     let spec = &bundle.spec;
     let process = spec.process().as_ref().context("process missing")?;
     let linux = spec.linux().as_ref().context("linux missing")?;
-    let created_at = timefmt::rfc3339_nano(SystemTime::now());
-    let mut state = State {
-        id: opts.id.to_owned(),
-        pid: 0,
-        pid_start_time: 0,
-        bundle: bundle.dir.clone(),
-        rootfs: bundle.rootfs.clone(),
-        created: created_at,
-        annotations: spec
-            .annotations()
-            .iter()
-            .flatten()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        cgroup: CgroupPaths::default(),
-        own_pid_ns: false,
-        hooks: spec.hooks().is_some(),
-    };
-    // Written first so that `state` can report "creating" while this runs.
-    dir.save(&state)?;
-
-    let plan = NamespacePlan::new(linux.namespaces().as_deref().unwrap_or(&[]))?;
-    state.own_pid_ns = plan.creates(CloneFlags::CLONE_NEWPID);
-    let mut cgroup = CgroupPaths::resolve(linux.cgroups_path().as_deref(), opts.id)?;
-    let resources = linux.resources().clone().unwrap_or_default();
-    cgroup.check(&resources).context("config.json")?;
-    let made = cgroup.create();
-    *cgroup_out = Some(cgroup.clone());
-    match made {
+    let mut cgroup = state.cgroup.clone();
+    match cgroup.create() {
         // As runc: an unprivileged user without delegated cgroups runs the container in its own
         // cgroup — when the config asks for no limits that would need one.
-        Err(e) if rootless_without_cgroups(&e, &resources) => {
+        Err(e) if rootless_without_cgroups(&e, resources) => {
             crate::logging::debug(format_args!("rootless: no cgroup of its own ({e:#})"));
-            cgroup.undo_create()?;
+            cgroup.destroy()?;
             cgroup = CgroupPaths::default();
-            *cgroup_out = None;
+            undo.cgroup = CgroupPaths::default();
         }
         other => other?,
     }
-    cgroup.apply(&resources, false)?;
-    state.cgroup = cgroup.clone();
+    cgroup.apply(resources, false)?;
+    // Once the create succeeds, delete leaves the parents made here, as runc does.
+    state.cgroup = CgroupPaths {
+        created: Vec::new(),
+        ..cgroup.clone()
+    };
 
     let console_socket = opts
         .console_socket
@@ -209,6 +253,7 @@ fn build(
         &spawned,
         process.oom_score_adj(),
         opts.pid_file,
+        undo,
     ) {
         spawned.abort();
         return Err(e);
@@ -233,6 +278,7 @@ fn finish(
     spawned: &Spawned,
     oom_score_adj: Option<i32>,
     pid_file: Option<&Path>,
+    undo: &mut Undo,
 ) -> Result<()> {
     let pid = spawned.pid.as_raw();
     if let Some(adj) = oom_score_adj {
@@ -244,6 +290,7 @@ fn finish(
     dir.save(state)?;
     if let Some(path) = pid_file {
         write_pid_file(path, pid)?;
+        undo.pid_file = Some(path.to_path_buf());
     }
     Ok(())
 }

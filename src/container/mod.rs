@@ -47,15 +47,18 @@ pub(crate) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
         ".{}.tmp",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("pid")
     ));
-    fs::OpenOptions::new()
+    let written = fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o644)
         .open(&tmp)
         .and_then(|mut f| std::io::Write::write_all(&mut f, pid.to_string().as_bytes()))
-        .with_context(|| format!("write pid file {}", path.display()))?;
-    fs::rename(&tmp, &path).with_context(|| format!("write pid file {}", path.display()))
+        .and_then(|()| fs::rename(&tmp, &path));
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written.with_context(|| format!("write pid file {}", path.display()))
 }
 
 pub fn start(root: &Root, id: &str) -> Result<()> {
@@ -145,27 +148,35 @@ pub fn poststart(state: &State, hooks: Option<&oci_spec::runtime::Hooks>) {
     hooks::run_warning(Kind::Poststart, hooks, &json);
 }
 
-/// Sends `sig` to the init, or with `all` to every process in the container's cgroup.
+/// Sends `sig` to the init, or with `all` to every process in the container's cgroup. Signal 0
+/// asks whether the init is alive, as with runc.
 pub fn kill(root: &Root, id: &str, sig: i32, all: bool) -> Result<()> {
-    let dir = root.open(id)?;
-    let state = dir.load()?;
-    let status = dir.status(state.as_ref());
-    let state = match state {
-        Some(s) if status != Status::Stopped && status != Status::Creating => s,
-        // Nothing is left to signal: runc treats `kill --all` of a stopped container as done.
-        _ if all => return Ok(()),
-        _ => bail!("container {id} is not running"),
-    };
-    if all {
-        state.cgroup.signal_all(sig)
-    } else {
-        signal_init(&state, sig)
+    let (dir, state) = load_locked(root, id)?;
+    // Without a pid namespace of its own the init's death ends nothing else: SIGKILL goes to
+    // every process in the cgroup, as runc sends it — also once the init has exited.
+    let whole_cgroup = all || (sig == libc::SIGKILL && !state.own_pid_ns);
+    if whole_cgroup && !state.cgroup.dirs.is_empty() {
+        return state.cgroup.signal_all(sig);
     }
+    let status = dir.status(Some(&state));
+    match status {
+        // runc: `kill --all` of a stopped container is no error.
+        Status::Stopped if all => return Ok(()),
+        // runc's words: containerd reads "container not running" as "already exited".
+        Status::Stopped => bail!("container not running: {id}"),
+        _ => {}
+    }
+    signal_init(&state, sig).with_context(|| format!("container {id}"))?;
+    if sig == libc::SIGKILL && status == Status::Paused {
+        // A frozen init only dies once thawed.
+        state.cgroup.set_frozen(false)?;
+    }
+    Ok(())
 }
 
 /// Signals the init through a pidfd opened while its start time still matched (no pid reuse).
 fn signal_init(state: &State, sig: i32) -> Result<()> {
-    let pidfd = open_init(state).context("container init is not running")?;
+    let pidfd = open_init(state).context("container not running")?;
     sys::pidfd_send_signal(pidfd.as_fd(), sig).context("signal the container init")
 }
 
@@ -178,34 +189,47 @@ pub(crate) fn open_init(state: &State) -> Result<OwnedFd> {
 }
 
 pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
-    let dir = match root.open(id) {
+    root.remove_dead_creates(id);
+    let dir = match root.open(id).and_then(|dir| dir.lock().map(|()| dir)) {
         Ok(d) => d,
         Err(e) if force && e.downcast_ref::<NotFound>().is_some() => return Ok(()),
         Err(e) => return Err(e),
     };
-    dir.lock()?;
-    let state = dir.load()?;
-    if let Some(state) = &state {
-        match dir.status(Some(state)) {
-            Status::Stopped => {}
-            Status::Created => stop(state)?,
-            _ if force => stop(state)?,
-            status => bail!("cannot delete container {id} that is not stopped: {status}"),
-        }
-        state.cgroup.destroy()?;
-        let spec = state.hooks.then(|| dir.load_config(state).ok()).flatten();
+    let Some(state) = dir.load()? else {
+        // A directory without a state is no container (runc removes it all the same).
         dir.remove()?;
-        // poststop: after the container is gone; a failure is logged, not fatal. A stopped
-        // container has no pid (as with runc, the state has none).
-        let json = hooks::state_json(state, "stopped", 0);
-        hooks::run_warning(
-            Kind::Poststop,
-            spec.as_ref().and_then(|s| s.hooks().as_ref()),
-            &json,
-        );
-        return Ok(());
+        return if force {
+            Ok(())
+        } else {
+            Err(NotFound(id.to_owned()).into())
+        };
+    };
+    match dir.status(Some(&state)) {
+        Status::Stopped => {}
+        Status::Created => stop(&state)?,
+        _ if force => stop(&state)?,
+        status => bail!("cannot delete container {id} that is not stopped: {status}"),
     }
-    dir.remove()
+    // runc's destroy: what is left in the cgroup of a container without a pid namespace of its
+    // own goes with it — and so does the init of a create that died before recording it.
+    if !state.own_pid_ns || state.pid == 0 {
+        state
+            .cgroup
+            .signal_all(libc::SIGKILL)
+            .context("kill what is left in the container's cgroup")?;
+    }
+    state.cgroup.destroy()?;
+    let spec = state.hooks.then(|| dir.load_config(&state).ok()).flatten();
+    dir.remove()?;
+    // poststop: after the container is gone; a failure is logged, not fatal. A stopped
+    // container has no pid (as with runc, the state has none).
+    let json = hooks::state_json(&state, "stopped", 0);
+    hooks::run_warning(
+        Kind::Poststop,
+        spec.as_ref().and_then(|s| s.hooks().as_ref()),
+        &json,
+    );
+    Ok(())
 }
 
 /// Kills the container (the init, which takes its pid namespace with it, or every process of
@@ -214,7 +238,11 @@ fn stop(state: &State) -> Result<()> {
     let pidfd = open_init(state).ok();
     if state.own_pid_ns {
         if let Some(fd) = &pidfd {
-            let _ = sys::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
+            if let Err(e) = sys::pidfd_send_signal(fd.as_fd(), libc::SIGKILL) {
+                if e != Errno::ESRCH {
+                    return Err(e).context("kill the container init");
+                }
+            }
         }
     } else {
         state.cgroup.signal_all(libc::SIGKILL)?;
@@ -233,30 +261,47 @@ fn stop(state: &State) -> Result<()> {
     Ok(())
 }
 
-/// A container that is not stopped, with its state (for pause, resume, update, events, ps).
-pub fn live(root: &Root, id: &str) -> Result<(ContainerDir, State, Status)> {
+/// The container's directory and state, whatever its status (ps).
+pub fn load(root: &Root, id: &str) -> Result<(ContainerDir, State)> {
     let dir = root.open(id)?;
     let state = dir.load()?.ok_or_else(|| NotFound(id.to_owned()))?;
-    let status = dir.status(Some(&state));
-    if status == Status::Stopped || status == Status::Creating {
-        bail!("container {id} is not running");
-    }
+    Ok((dir, state))
+}
+
+/// As `load`, holding the container's lock: the state read cannot change until it is dropped.
+fn load_locked(root: &Root, id: &str) -> Result<(ContainerDir, State)> {
+    let dir = root.open(id)?;
+    dir.lock()?;
+    let state = dir.load()?.ok_or_else(|| NotFound(id.to_owned()))?;
+    Ok((dir, state))
+}
+
+/// A container that is not stopped, with its state (for exec and events).
+pub fn live(root: &Root, id: &str) -> Result<(ContainerDir, State, Status)> {
+    let (dir, state) = load(root, id)?;
+    let status = running(&dir, &state)?;
     Ok((dir, state, status))
 }
 
+/// The status of a container that is created, running or paused; runc's error otherwise.
+fn running(dir: &ContainerDir, state: &State) -> Result<Status> {
+    match dir.status(Some(state)) {
+        Status::Stopped | Status::Creating => bail!("container not running: {}", dir.id),
+        status => Ok(status),
+    }
+}
+
 pub fn pause(root: &Root, id: &str) -> Result<()> {
-    let (dir, state, status) = live(root, id)?;
-    dir.lock()?;
-    match status {
+    let (dir, state) = load_locked(root, id)?;
+    match running(&dir, &state)? {
         Status::Paused => bail!("container {id} is already paused"),
         _ => state.cgroup.set_frozen(true),
     }
 }
 
 pub fn resume(root: &Root, id: &str) -> Result<()> {
-    let (dir, state, status) = live(root, id)?;
-    dir.lock()?;
-    match status {
+    let (dir, state) = load_locked(root, id)?;
+    match running(&dir, &state)? {
         Status::Paused => state.cgroup.set_frozen(false),
         _ => bail!("container {id} is not paused"),
     }
@@ -264,8 +309,8 @@ pub fn resume(root: &Root, id: &str) -> Result<()> {
 
 /// Changes the limits of a live container.
 pub fn update(root: &Root, id: &str, resources: &oci_spec::runtime::LinuxResources) -> Result<()> {
-    let (dir, state, _) = live(root, id)?;
-    dir.lock()?;
+    let (dir, state) = load_locked(root, id)?;
+    running(&dir, &state)?;
     state.cgroup.check(resources)?;
     state.cgroup.apply(resources, true)
 }

@@ -19,7 +19,7 @@
 //! where a conditional jump would not reach.
 
 use anyhow::{bail, Result};
-use seccompiler::{BpfProgram, SeccompCmpOp, SeccompCondition, SeccompRule};
+use seccompiler::{BpfProgram, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompRule};
 
 use super::action::strictness;
 use super::arch::Abi;
@@ -32,6 +32,22 @@ pub struct ArgCheck {
     pub index: u8,
     pub op: SeccompCmpOp,
     pub value: u64,
+}
+
+impl ArgCheck {
+    /// Whether the check can hold on `abi`. libseccomp (so runc and crun) compares the masked
+    /// argument with `valueTwo` as given: a `valueTwo` with bits outside the mask never matches.
+    /// seccompiler masks the value first, which would make such a check hold.
+    fn can_hold(&self, abi: Abi) -> bool {
+        let SeccompCmpOp::MaskedEq(mask) = self.op else {
+            return true;
+        };
+        let width = match abi.arg_len() {
+            SeccompCmpArgLen::Qword => u64::MAX,
+            SeccompCmpArgLen::Dword => u64::from(u32::MAX),
+        };
+        self.value & !mask & width == 0
+    }
 }
 
 /// The value a filter returns for a syscall when all `checks` hold.
@@ -112,7 +128,12 @@ fn outcome<'a>(uses: &[Use<'a>], default: u32) -> Outcome<'a> {
             return Outcome::Return(rule.ret);
         }
     }
-    let mut rules: Vec<&Rule> = uses.iter().flat_map(|u| u.rules).collect();
+    let abi = uses[0].abi;
+    let mut rules: Vec<&Rule> = uses
+        .iter()
+        .flat_map(|u| u.rules)
+        .filter(|r| r.checks.iter().all(|c| c.can_hold(abi)))
+        .collect();
     // Stable: among equally strict actions (two errnos, say) the one listed first wins.
     rules.sort_by_key(|r| strictness(r.ret));
     let otherwise = match rules.iter().position(|r| r.checks.is_empty()) {
@@ -127,7 +148,7 @@ fn outcome<'a>(uses: &[Use<'a>], default: u32) -> Outcome<'a> {
         return Outcome::Return(otherwise);
     }
     Outcome::Test {
-        abi: uses[0].abi,
+        abi,
         rules,
         otherwise,
     }

@@ -1,5 +1,5 @@
-//! A classic-BPF interpreter for the instructions `bpf` emits, so tests can run a compiled
-//! filter against any syscall without installing it.
+//! A classic-BPF interpreter for the instructions `bpf` emits, so tests and the fuzz target
+//! (through `model`) can run a compiled filter against any syscall without installing it.
 
 use seccompiler::sock_filter;
 

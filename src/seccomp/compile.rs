@@ -328,6 +328,32 @@ mod tests {
         );
     }
 
+    /// Found by the seccomp fuzz target: a `valueTwo` with bits outside the mask matched
+    /// (seccompiler masks it); libseccomp compares it as given, so the rule never holds.
+    #[test]
+    fn masked_eq_with_value_bits_outside_the_mask_never_holds() {
+        let mut profile = one_rule(
+            "clone",
+            "SCMP_ACT_ALLOW",
+            json!([{ "index": 0, "value": 0x7e02_0000u64, "valueTwo": 0x1000_0001u64,
+                     "op": "SCMP_CMP_MASKED_EQ" }]),
+        );
+        profile["architectures"] = json!(["SCMP_ARCH_X86"]);
+        let f = filter(profile).unwrap();
+        for arg in [0x1000_0001, 0x1000_0000, 1] {
+            assert_eq!(verdict(&f, "clone", &[arg]), ERRNO | 38, "{arg:#x}");
+            assert_eq!(call(&f, I386, 120, [arg, 0, 0, 0, 0, 0]), ERRNO | 38);
+        }
+        // Bits above the low 32 are not compared on i386, so there they do not spoil the match.
+        let high = json!([{ "index": 0, "value": 0xffu64, "valueTwo": (1u64 << 32) | 1,
+                            "op": "SCMP_CMP_MASKED_EQ" }]);
+        let mut profile = one_rule("clone", "SCMP_ACT_ALLOW", high);
+        profile["architectures"] = json!(["SCMP_ARCH_X86"]);
+        let f = filter(profile).unwrap();
+        assert_eq!(verdict(&f, "clone", &[1]), ERRNO | 38);
+        assert_eq!(call(&f, I386, 120, [1, 0, 0, 0, 0, 0]), ALLOW);
+    }
+
     #[test]
     fn conditions_and_rules_combine() {
         let f = filter(json!({

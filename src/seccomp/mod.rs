@@ -47,17 +47,17 @@ mod action;
 mod arch;
 mod asm;
 mod bpf;
+mod bpf_vm;
 mod compile;
 mod enosys;
 mod install;
+pub mod model;
 pub mod notify;
 mod syscall_tables;
 
 #[cfg(test)]
 #[path = "../../bench/seccomp.rs"]
 mod bench;
-#[cfg(test)]
-mod bpf_vm;
 
 use std::path::PathBuf;
 
