@@ -189,7 +189,7 @@ pub(crate) fn open_init(state: &State) -> Result<OwnedFd> {
 }
 
 pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
-    root.remove_dead_creates(id);
+    root.remove_abandoned(id);
     let dir = match root.open(id).and_then(|dir| dir.lock().map(|()| dir)) {
         Ok(d) => d,
         Err(e) if force && e.downcast_ref::<NotFound>().is_some() => return Ok(()),
