@@ -1,6 +1,7 @@
 //! The container's root filesystem, in runc's order: propagation of `/`, the rootfs bound onto
 //! itself, every mount of config.json, /dev, then pivot_root (or MS_MOVE + chroot). After the
-//! switch: read-only root, readonlyPaths and maskedPaths.
+//! switch and the console: read-only /dev and root (`Finalize`), then readonlyPaths and
+//! maskedPaths.
 
 use std::fs;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -56,8 +57,9 @@ impl Rootfs<'_> {
     }
 
     /// Everything up to and including the switch into the new root; `before_pivot` runs once
-    /// the mounts are made (the createContainer hooks).
-    pub fn prepare(&self, before_pivot: impl FnOnce() -> Result<()>) -> Result<()> {
+    /// the mounts are made (the createContainer hooks). What must wait for the console is
+    /// returned.
+    pub fn prepare(&self, before_pivot: impl FnOnce() -> Result<()>) -> Result<Finalize> {
         let propagation = self
             .spec
             .linux()
@@ -91,9 +93,6 @@ impl Rootfs<'_> {
             devices::create(root.as_fd(), &nodes, self.userns)?;
             devices::symlinks(root.as_fd())?;
         }
-        if dev_readonly {
-            set_readonly(root.as_fd(), Path::new("/dev")).context("make /dev read-only")?;
-        }
         before_pivot()?;
         if self.no_pivot {
             move_root(root.as_fd())?;
@@ -104,7 +103,10 @@ impl Rootfs<'_> {
             mount(None::<&str>, "/", None::<&str>, p, None::<&str>)
                 .context("set rootfsPropagation")?;
         }
-        Ok(())
+        Ok(Finalize {
+            dev_readonly,
+            root_readonly: self.spec.root().as_ref().and_then(|r| r.readonly()) == Some(true),
+        })
     }
 
     /// runc creates device nodes unless /dev is bound from the host — by a `bind` option or by
@@ -132,7 +134,7 @@ impl Rootfs<'_> {
     }
 
     /// Mounts one entry of `mounts`; returns true when it is a read-only /dev whose
-    /// read-only flag must wait until the device nodes exist.
+    /// read-only flag must wait until the device nodes and the console exist (`Finalize`).
     fn mount_one(&self, root: BorrowedFd, index: usize, m: &Mount) -> Result<bool> {
         let dest = m.destination();
         let opts = MountOptions::parse(options(m));
@@ -232,16 +234,24 @@ impl Rootfs<'_> {
             && self.userns
             && err.root_cause().downcast_ref::<Errno>() == Some(&Errno::EPERM)
     }
+}
 
-    /// After the switch: the read-only root.
-    pub fn make_root_readonly(&self) -> Result<()> {
-        if self.spec.root().as_ref().and_then(|r| r.readonly()) == Some(true) {
-            let root = open("/", OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())?;
-            let ro = MountAttr {
-                set: libc::MOUNT_ATTR_RDONLY,
-                ..MountAttr::default()
-            };
-            sys::mount_setattr(root.as_fd(), false, &ro).context("make the root read-only")?;
+/// What runc's finalizeRootfs does once the console is in place: a read-only /dev (its device
+/// nodes and /dev/console had to be made first), then the read-only root.
+#[must_use = "the read-only /dev and root are only applied by `run`"]
+pub struct Finalize {
+    dev_readonly: bool,
+    root_readonly: bool,
+}
+
+impl Finalize {
+    pub fn run(self) -> Result<()> {
+        let root = root_handle()?;
+        if self.dev_readonly {
+            set_readonly(root.as_fd(), Path::new("/dev")).context("make /dev read-only")?;
+        }
+        if self.root_readonly {
+            set_readonly(root.as_fd(), Path::new("/")).context("make the root read-only")?;
         }
         Ok(())
     }

@@ -75,14 +75,14 @@ pub fn setup_and_exec(cfg: &InitConfig, ch: &Channel) -> Result<Infallible> {
         env: Some(&[]),
         cwd: Some(cfg.rootfs),
     };
-    fs.prepare(|| {
+    let finalize = fs.prepare(|| {
         let state = hook_state("creating");
         hooks::run_inheriting(Kind::CreateContainer, cfg.hooks, &state, create_container)
     })?;
     if cfg.proc.process.terminal() == Some(true) {
         launch::terminal(&cfg.proc, ch, true)?;
     }
-    fs.make_root_readonly()?;
+    finalize.run()?;
     if let Some(name) = cfg.spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         nix::unistd::sethostname(name).context("set hostname")?;
     }
