@@ -1693,3 +1693,76 @@ fn recursive_atime_options_leave_runcs_mode_on_a_bind_and_its_submounts() {
     drop(top);
     assert_clean(&env, &["ratime", "ratime2"]);
 }
+
+#[test]
+fn no_pivot_does_not_expose_a_bare_proc() {
+    // runc's no_pivot.bats: with MS_MOVE + chroot the host's /proc and /sys stay in the
+    // container's mount namespace, beyond its root. A full procfs mount there would let a
+    // process that makes its own user namespace mount a fresh, unmasked procfs; runc unmounts
+    // them first, and the kernel then refuses the mount (mount_too_revealing).
+    let env = Env::new("rootfs-no-pivot-proc");
+    let script =
+        "unshare -mrpf sh -c 'mount -t proc none /proc && echo mounted' 2>&1 || echo refused";
+    let mut cfg = env.config(&["sh", "-c", script]);
+    for set in ["bounding", "permitted", "effective"] {
+        cfg["process"]["capabilities"][set]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("CAP_SETFCAP"));
+    }
+    let host_before = host_mountinfo();
+    let bundle = env.write_bundle("npp", &cfg);
+    let out = env.berth(&[
+        "run",
+        "--no-pivot",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "npp",
+    ]);
+    assert_eq!(
+        out.ok(),
+        "mount: permission denied (are you root?)\nrefused\n"
+    );
+    // The host's /proc and /sys were only taken away in the container's mount namespace.
+    let host_after = host_mountinfo();
+    for point in ["/proc", "/sys"] {
+        assert_eq!(at(&host_after, point).id, at(&host_before, point).id);
+    }
+    assert_clean(&env, &["npp"]);
+}
+
+#[test]
+fn no_pivot_under_a_shared_root_leaves_the_hosts_proc_and_root_alone() {
+    // Under rootfsPropagation "rshared" the container's mounts are peers of the host's: an
+    // unmount of /proc would propagate to the host's /proc (runc 1.1.5 does that), and the
+    // rootfs moved onto / would appear on the host's / (runc #1961). Played in a mount namespace
+    // of the test's own whose / is shared, standing in for the host, so that a failure stays
+    // there; the rootfs is on a mount of its own, so that / is not the rootfs's parent.
+    let env = Env::new("rootfs-no-pivot-shared");
+    let sandbox_rootfs = env.dir.join("tt/rootfs");
+    let mut cfg = env.config(&["true"]);
+    use_rootfs(&mut cfg, &sandbox_rootfs);
+    cfg["linux"]["rootfsPropagation"] = json!("rshared");
+    let bundle = env.write_bundle("nps", &cfg);
+    let script = format!(
+        "mount --make-rshared / && mount -t tmpfs tmpfs {tt} && cp -a {fixture} {rootfs} && \
+         tops() {{ awk '$5 == \"/\"' /proc/self/mountinfo | wc -l; }} && before=$(tops) && \
+         {berth} --root {state} run --no-pivot --bundle {bundle} nps && \
+         grep -cE ' /(proc|sys) ' /proc/self/mountinfo && [ \"$(tops)\" = \"$before\" ] && echo same-root",
+        tt = env.dir.join("tt").display(),
+        fixture = fixture_rootfs().display(),
+        rootfs = sandbox_rootfs.display(),
+        berth = common::BERTH,
+        state = env.root.display(),
+        bundle = bundle.display(),
+    );
+    fs::create_dir_all(env.dir.join("tt")).unwrap();
+    let out = common::capture(
+        std::process::Command::new("unshare")
+            .args(["-m", "--propagation", "private", "sh", "-c", &script])
+            .stdin(std::process::Stdio::null()),
+        &env.dir,
+    );
+    assert_eq!(out.ok(), "2\nsame-root\n", "{out:?}");
+    assert_clean(&env, &["nps"]);
+}

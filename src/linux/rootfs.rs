@@ -320,14 +320,17 @@ fn ordinary_directory(root: BorrowedFd, dest: &Path, typ: &str) -> Result<OwnedF
     Ok(target)
 }
 
+/// Where `fd` is in the current mount namespace.
+fn fd_path(fd: BorrowedFd) -> Result<PathBuf> {
+    let link = format!("/proc/self/fd/{}", fd.as_raw_fd());
+    nix::fcntl::readlink(link.as_str())
+        .map(PathBuf::from)
+        .with_context(|| format!("readlink {link}"))
+}
+
 /// The path of `fd` inside the rootfs `root` (both handles in the current mount namespace).
 fn path_in_root(root: BorrowedFd, fd: BorrowedFd) -> Result<PathBuf> {
-    let path_of = |fd: BorrowedFd| {
-        let link = format!("/proc/self/fd/{}", fd.as_raw_fd());
-        nix::fcntl::readlink(link.as_str())
-            .map(PathBuf::from)
-            .context("resolve the mount destination")
-    };
+    let path_of = |fd| fd_path(fd).context("resolve the mount destination");
     let (root_path, path) = (path_of(root)?, path_of(fd)?);
     let rel = path
         .strip_prefix(&root_path)
@@ -399,11 +402,62 @@ fn pivot(root: BorrowedFd) -> Result<()> {
 }
 
 fn move_root(root: BorrowedFd) -> Result<()> {
+    hide_host_pseudo_filesystems(&fd_path(root)?)?;
     fchdir(root).context("chdir to the rootfs")?;
     mount(Some("."), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>)
         .context("move the rootfs to /")?;
     chroot(".").context("chroot")?;
     chdir("/").context("chdir /")
+}
+
+/// Before MS_MOVE + chroot, every full procfs and sysfs mount outside the rootfs leaves the
+/// container's mount namespace (runc's msMoveRoot). Beyond the chroot they would still be there,
+/// and while a full procfs is mounted in the namespace, the kernel lets a process that makes a
+/// user namespace of its own mount a fresh, unmasked procfs (mount_too_revealing allows what is
+/// already visible). An unmount propagates like a mount: from the parent to its peers, which
+/// under a shared rootfsPropagation include the host's own `/` — so the parents, and the mounts
+/// themselves (for what is below them), become slaves first. One that cannot be unmounted is
+/// covered by a tmpfs.
+fn hide_host_pseudo_filesystems(rootfs: &Path) -> Result<()> {
+    let me = procfs::process::Process::myself()?;
+    let mounts = me.mountinfo().context("read /proc/self/mountinfo")?.0;
+    let hidden: Vec<_> = mounts
+        .iter()
+        .filter(|m| {
+            m.root == "/"
+                && matches!(m.fs_type.as_str(), "proc" | "sysfs")
+                && !m.mount_point.starts_with(rootfs)
+        })
+        .collect();
+    let make_slave = |point: &Path, flags: MsFlags| {
+        mount(None::<&str>, point, None::<&str>, flags, None::<&str>)
+            .with_context(|| format!("make {} a slave", point.display()))
+    };
+    for m in &hidden {
+        if let Some(parent) = mounts.iter().find(|p| p.mnt_id == m.pid) {
+            make_slave(&parent.mount_point, MsFlags::MS_SLAVE)?;
+        }
+    }
+    for m in hidden {
+        let point = &m.mount_point;
+        match make_slave(point, MsFlags::MS_SLAVE | MsFlags::MS_REC) {
+            // Below one unmounted before.
+            Err(e) if e.root_cause().downcast_ref() == Some(&Errno::ENOENT) => continue,
+            other => other?,
+        }
+        match umount2(point, MntFlags::MNT_DETACH) {
+            Err(Errno::EINVAL | Errno::EPERM) => mount(
+                Some("tmpfs"),
+                point,
+                Some("tmpfs"),
+                MsFlags::empty(),
+                None::<&str>,
+            )
+            .with_context(|| format!("cover {}", point.display()))?,
+            other => other.with_context(|| format!("unmount {}", point.display()))?,
+        }
+    }
+    Ok(())
 }
 
 fn set_readonly(root: BorrowedFd, path: &Path) -> Result<()> {
