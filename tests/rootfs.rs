@@ -1766,3 +1766,57 @@ fn no_pivot_under_a_shared_root_leaves_the_hosts_proc_and_root_alone() {
     assert_eq!(out.ok(), "2\nsame-root\n", "{out:?}");
     assert_clean(&env, &["nps"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Bind sources out of the user namespace's reach
+
+#[test]
+fn bind_sources_the_user_namespace_cannot_reach_are_opened_by_berth() {
+    // runc opens such sources as root, in the container's mount namespace (its mount source
+    // fds): the container's root, host uid 100000, could not pass the 0700 directory.
+    let env = Env::new("rootfs-userns-binds");
+    let rootfs = env.copy_rootfs();
+    fs::create_dir(rootfs.join("mnt/d")).unwrap();
+    fs::create_dir(rootfs.join("mnt/r")).unwrap();
+    fs::write(rootfs.join("mnt/f"), "").unwrap();
+    let secret = env.dir.join("secret");
+    fs::create_dir_all(secret.join("dir")).unwrap();
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o700)).unwrap();
+    fs::write(secret.join("dir/inside"), "dir-data\n").unwrap();
+    fs::write(secret.join("file"), "file-data\n").unwrap();
+    // A mount that is read-only on the host, with files the container's root would own: the
+    // kernel locks the flag in the container's copy of it, and the bind keeps that lock.
+    let ro = host_tmpfs_with(&secret.join("ro"), MsFlags::empty());
+    std::os::unix::fs::chown(secret.join("ro"), Some(100000), Some(100000)).unwrap();
+    let flags = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY;
+    mount(
+        None::<&str>,
+        &secret.join("ro"),
+        None::<&str>,
+        flags,
+        None::<&str>,
+    )
+    .unwrap();
+    let script = "cat /mnt/d/inside /mnt/f; (echo x >/mnt/f) 2>&1; \
+                  mount -o remount,bind,rw /mnt/r 2>&1; touch /mnt/r/new 2>&1; true";
+    let out = env.sh("ub", script, |c| {
+        use_rootfs(c, &rootfs);
+        common::with_user_namespace(c, 100000, 100000);
+        for set in ["bounding", "permitted", "effective"] {
+            c["process"]["capabilities"][set]
+                .as_array_mut()
+                .unwrap()
+                .push(json!("CAP_SYS_ADMIN"));
+        }
+        add_mount(c, bind("/mnt/d", &secret.join("dir"), &["bind"]));
+        add_mount(c, bind("/mnt/f", &secret.join("file"), &["bind", "ro"]));
+        add_mount(c, bind("/mnt/r", &secret.join("ro"), &["bind"]));
+    });
+    assert_eq!(
+        out.ok(),
+        "dir-data\nfile-data\nsh: can't create /mnt/f: Read-only file system\n\
+         mount: permission denied (are you root?)\ntouch: /mnt/r/new: Read-only file system\n"
+    );
+    drop(ro);
+    assert_clean(&env, &["ub"]);
+}

@@ -236,12 +236,17 @@ fn build(
         hooks::run(Kind::CreateRuntime, hooks, &json)
     };
     let seccomp_agent = seccomp_agent(bundle.seccomp.as_ref(), &snapshot, "creating");
+    let mount_source = |pid, index| rootfs::open_bind_source_for(pid, spec, &bundle.dir, index);
     let placement = Placement {
         clone_flags: cfg.plan.clone_flags,
         cgroup: &cgroup,
         linux: Some(linux),
         runtime_hooks: Some(&runtime_hooks),
         seccomp_agent: seccomp_agent.as_ref().map(|f| f as _),
+        // As runc: an unprivileged berth could not reach more than the init does.
+        mount_source: nix::unistd::geteuid()
+            .is_root()
+            .then_some(&mount_source as _),
         // execCPUAffinity is not for the init: it gets every CPU its cgroup allows.
         final_cpus: None,
     };

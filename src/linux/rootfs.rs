@@ -3,7 +3,6 @@
 //! switch and the console: read-only /dev and root (`Finalize`), then readonlyPaths and
 //! maskedPaths.
 
-use std::fs;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
@@ -13,13 +12,15 @@ use nix::fcntl::{open, openat, OFlag};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sys::stat::{fstat, major, minor, Mode, SFlag};
 use nix::sys::statfs::{fstatfs, PROC_SUPER_MAGIC};
-use nix::unistd::{chdir, chroot, fchdir, pivot_root};
+use nix::unistd::{chdir, chroot, fchdir, pivot_root, Pid};
 use oci_spec::runtime::{Mount, Spec};
 
 use crate::cgroups::mount::CgroupMount;
 use crate::linux::copyup::copy_tree;
 use crate::linux::devices;
-use crate::linux::mount::{attach, bind_fd, bind_tree, new_fs, MountOptions};
+use crate::linux::mount::{
+    attach, bind_fd, bind_tree, bind_tree_of, new_fs, open_in_mount_namespace, MountOptions,
+};
 use crate::linux::procfs_handle::is_procfs_root;
 use crate::linux::resolve::{clean, ensure_in_root, open_in_root, Kind};
 use crate::linux::sys::{self, MountAttr};
@@ -33,6 +34,9 @@ pub struct Rootfs<'a> {
     /// For each id-mapped bind mount, its detached tree, made and id-mapped on the host side
     /// (the kernel wants CAP_SYS_ADMIN over the filesystem's user namespace for that).
     pub idmapped: &'a [Option<OwnedFd>],
+    /// In a user namespace: asks berth to open the source of this entry of `mounts`, a bind the
+    /// init cannot reach (None: berth could not open it either).
+    pub host_source: Option<&'a dyn Fn(usize) -> Result<Option<OwnedFd>>>,
     pub no_pivot: bool,
 }
 
@@ -140,18 +144,24 @@ impl Rootfs<'_> {
         let opts = MountOptions::parse(options(m));
         let typ = m.typ().as_deref().unwrap_or("");
         let bind = opts.bind || typ == "bind";
-        let source = bind.then(|| bind_source(m, self.bundle)).transpose()?;
-        let kind = match &source {
-            Some(source) => {
-                let meta = fs::metadata(source)
-                    .with_context(|| format!("bind source {}", source.display()))?;
-                if meta.is_dir() {
-                    Kind::Dir
-                } else {
-                    Kind::File
-                }
+        // A bind's tree comes first: the destination is made as what it is, file or directory.
+        let made;
+        let tree = match self.idmapped.get(index).and_then(Option::as_ref) {
+            _ if !bind || opts.remount => None,
+            Some(prepared) => Some(prepared.as_fd()),
+            None => {
+                made = self.bind_source_tree(index, m, &opts)?;
+                Some(made.as_fd())
             }
-            None => Kind::Dir,
+        };
+        let kind = match tree {
+            Some(tree)
+                if file_kind(fstat(tree).context("stat bind source")?.st_mode)
+                    != SFlag::S_IFDIR =>
+            {
+                Kind::File
+            }
+            _ => Kind::Dir,
         };
         // One lookup: the destination is opened once, checked through that handle and mounted
         // on it — a rename in the image between a check and a second lookup changes nothing.
@@ -173,15 +183,7 @@ impl Rootfs<'_> {
             self.cgroup.mount(target.as_fd(), dest, &opts)?;
             return Ok(false);
         }
-        if let Some(source) = source {
-            let made;
-            let tree = match self.idmapped.get(index).and_then(Option::as_ref) {
-                Some(prepared) => prepared.as_fd(),
-                None => {
-                    made = bind_tree(&source, &opts, None)?;
-                    made.as_fd()
-                }
-            };
+        if let Some(tree) = tree {
             attach(tree, target.as_fd(), &opts)?;
             return Ok(false);
         }
@@ -225,6 +227,27 @@ impl Rootfs<'_> {
             sys::mount_setattr(tree.as_fd(), false, &ro).context("tmpcopyup: make read-only")?;
         }
         Ok(dev_readonly)
+    }
+
+    /// The detached tree of a bind, cloned from its source as the init opens it — or, where the
+    /// user namespace keeps the init from the source, as berth opens it for the init in this
+    /// mount namespace (runc's mount sources): still one of this namespace's mounts, so the
+    /// clone keeps the flags the kernel locked in it (what is read-only on the host stays so).
+    fn bind_source_tree(&self, index: usize, m: &Mount, opts: &MountOptions) -> Result<OwnedFd> {
+        let path = bind_source(m, self.bundle)?;
+        let source = match open(&path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(err) => match self
+                .host_source
+                .map(|ask| ask(index))
+                .transpose()?
+                .flatten()
+            {
+                Some(fd) => fd,
+                None => return Err(err).with_context(|| format!("bind source {}", path.display())),
+            },
+        };
+        bind_tree_of(source.as_fd(), opts, None).with_context(|| format!("bind {}", path.display()))
     }
 
     /// sysfs and mqueue cannot be mounted from a user namespace that does not own the network
@@ -349,6 +372,20 @@ pub fn bind_source(m: &Mount, bundle: &Path) -> Result<PathBuf> {
     } else {
         bundle.join(source)
     })
+}
+
+/// Host side: the source of the bind `mounts[index]`, opened as berth in the mount namespace of
+/// the container's init `pid` (`Rootfs::host_source` asks for it).
+pub fn open_bind_source_for(pid: Pid, spec: &Spec, bundle: &Path, index: usize) -> Result<OwnedFd> {
+    let m = spec
+        .mounts()
+        .as_deref()
+        .and_then(|mounts| mounts.get(index))
+        .with_context(|| format!("no mounts[{index}]"))?;
+    if !MountOptions::parse(options(m)).bind && m.typ().as_deref() != Some("bind") {
+        bail!("mounts[{index}] is not a bind mount");
+    }
+    open_in_mount_namespace(pid, &bind_source(m, bundle)?)
 }
 
 pub fn options(m: &Mount) -> &[String] {

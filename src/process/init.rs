@@ -55,6 +55,10 @@ pub fn setup_and_exec(cfg: &InitConfig, ch: &Channel) -> Result<Infallible> {
         ch.expect_done()?;
     }
     let userns = cfg.plan.has(CloneFlags::CLONE_NEWUSER);
+    let from_host = |index| {
+        ch.send(&ChildMsg::MountSource(index))?;
+        ch.expect_done_with_fd()
+    };
     let fs = rootfs::Rootfs {
         spec: cfg.spec,
         rootfs: cfg.rootfs,
@@ -66,6 +70,7 @@ pub fn setup_and_exec(cfg: &InitConfig, ch: &Channel) -> Result<Infallible> {
             userns,
         },
         idmapped: &cfg.idmapped,
+        host_source: userns.then_some(&from_host as _),
         no_pivot: cfg.no_pivot,
     };
     // Hooks run inside the container see its own pid (1 in a pid namespace), as with runc.
