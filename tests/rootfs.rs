@@ -1820,3 +1820,121 @@ fn bind_sources_the_user_namespace_cannot_reach_are_opened_by_berth() {
     drop(ro);
     assert_clean(&env, &["ub"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// No mount namespace of the container's own
+
+/// The container's mounts when it has no mount namespace: its masked and read-only paths
+/// refused as runc refuses them (they would need one).
+fn in_the_hosts_mount_namespace(cfg: &mut Value, rootfs: &Path) {
+    use_rootfs(cfg, rootfs);
+    cfg["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|n| n["type"] != "mount");
+    cfg["linux"]["maskedPaths"] = json!([]);
+    cfg["linux"]["readonlyPaths"] = json!([]);
+}
+
+/// Asserts that every host mount present in `before` is still there unchanged — propagation
+/// included — and that none of the test's directory is left. Other mounts may come and go (the
+/// host is shared).
+#[track_caller]
+fn assert_host_mounts_unchanged(env: &Env, before: &[Mnt]) {
+    let after = host_mountinfo();
+    for b in before {
+        let a = after.iter().find(|a| a.id == b.id);
+        let a = a.unwrap_or_else(|| panic!("host mount {} is gone", b.point));
+        assert_eq!(
+            (&a.point, &a.opts, &a.fields),
+            (&b.point, &b.opts, &b.fields),
+            "host mount {} changed",
+            b.point
+        );
+    }
+    assert_no_host_mounts(env);
+}
+
+#[test]
+fn without_a_mount_namespace_the_container_runs_in_the_hosts_and_leaves_nothing() {
+    let env = Env::new("rootfs-host-mntns");
+    let rootfs = env.copy_rootfs();
+    fs::write(rootfs.join("marker"), "").unwrap();
+    let before = host_mountinfo();
+    let host_mnt_ns = fs::read_link("/proc/self/ns/mnt").unwrap();
+
+    // run: the process is in the host's mount namespace, its root is the rootfs, with the
+    // config's mounts (and the read-only root it asks for) below it.
+    let script = format!(
+        "{MOUNTINFO}readlink /proc/self/ns/mnt; ls /; touch /new 2>&1; ls /dev/pts/ptmx /proc/self/exe"
+    );
+    let out = env.sh("hm", &script, |c| in_the_hosts_mount_namespace(c, &rootfs));
+    let s = sections(out.ok());
+    let mut expected = vec![host_mnt_ns.to_str().unwrap().to_owned()];
+    expected.extend(names(&rootfs));
+    expected.push("touch: /new: Read-only file system".to_owned());
+    expected.extend(["/dev/pts/ptmx".to_owned(), "/proc/self/exe".to_owned()]);
+    assert_eq!(s[1].lines().collect::<Vec<_>>(), expected);
+    let inside = parse_mountinfo(s[0]);
+    assert_eq!(at(&inside, "/").opts.split(',').next(), Some("ro"));
+    for point in ["/proc", "/dev", "/dev/pts", "/sys", "/sys/fs/cgroup"] {
+        at(&inside, point);
+    }
+    assert_host_mounts_unchanged(&env, &before);
+
+    // create, start, delete: while it runs its mounts are the host's, under the rootfs; delete
+    // takes them away, with what the container mounted there itself — below its root, and on it.
+    let mut cfg = env.config(&[
+        "sh",
+        "-c",
+        "mount -t tmpfs own /mnt && touch /mnt/made && mount -t tmpfs top / && sleep 1000",
+    ]);
+    in_the_hosts_mount_namespace(&mut cfg, &rootfs);
+    cfg["root"]["readonly"] = json!(false);
+    for set in ["bounding", "permitted", "effective"] {
+        cfg["process"]["capabilities"][set]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("CAP_SYS_ADMIN"));
+    }
+    let bundle = env.write_bundle("hm2", &cfg);
+    env.berth(&["run", "-d", "--bundle", bundle.to_str().unwrap(), "hm2"])
+        .ok();
+    let top = |m: &[Mnt]| at(m, rootfs.to_str().unwrap()).source.clone();
+    eventually("the container's own mounts", || {
+        top(&host_mountinfo()) == "top"
+    });
+    let running = host_mountinfo();
+    let under = |p: &str| {
+        at(&running, rootfs.join(p).to_str().unwrap())
+            .source
+            .clone()
+    };
+    assert_eq!(
+        [under("proc"), under("dev"), under("mnt")],
+        ["proc", "tmpfs", "own"]
+    );
+    env.berth(&["delete", "--force", "hm2"]).ok();
+    assert!(!rootfs.join("mnt/made").exists());
+    assert_host_mounts_unchanged(&env, &before);
+
+    // A create that fails half-way leaves nothing either.
+    let res = env.sh("hm3", "true", |c| {
+        in_the_hosts_mount_namespace(c, &rootfs);
+        add_mount(c, bind("/mnt", &env.dir.join("missing"), &["bind"]));
+    });
+    let err = res.failed();
+    assert!(err.contains("mounts[7] /mnt: bind source"), "{err}");
+    assert_host_mounts_unchanged(&env, &before);
+
+    // What needs a mount namespace of the container's own is refused, as runc refuses it.
+    let res = env.sh("hm4", "true", |c| {
+        in_the_hosts_mount_namespace(c, &rootfs);
+        c["linux"]["maskedPaths"] = json!(["/proc/kcore"]);
+    });
+    assert_eq!(
+        res.failed(),
+        "config.json: linux.maskedPaths: unable to restrict sys entries without a private MNT namespace"
+    );
+    assert_clean(&env, &["hm", "hm2", "hm3", "hm4"]);
+}

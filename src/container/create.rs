@@ -18,6 +18,7 @@ use crate::bundle::Bundle;
 use crate::cgroups::CgroupPaths;
 use crate::container::{seccomp_agent, write_pid_file};
 use crate::hooks::{self, Kind};
+use crate::linux::host_root::HostRoot;
 use crate::linux::mount::{bind_tree, MountOptions};
 use crate::linux::namespaces::NamespacePlan;
 use crate::linux::procfs::ProcessStat;
@@ -205,6 +206,11 @@ fn build(
         .enumerate()
         .map(|(i, m)| idmapped_tree(m, linux, &bundle.dir).with_context(|| format!("mounts[{i}]")))
         .collect::<Result<Vec<_>>>()?;
+    // Without a mount namespace of its own, the container's mounts are made in the host's, on a
+    // bind of the rootfs that `delete` (or a failure here, on drop) takes away.
+    let host_root = (!plan.has(CloneFlags::CLONE_NEWNS))
+        .then(|| HostRoot::bind(&bundle.rootfs, &dir.path))
+        .transpose()?;
     let hooks = spec.hooks().as_ref();
     // exec, poststart and poststop use the config the container was made from, not the bundle's.
     dir.save_config(&bundle.raw)?;
@@ -217,6 +223,7 @@ fn build(
         plan,
         cgroup: &cgroup,
         idmapped,
+        host_root: host_root.as_ref().map(HostRoot::fd),
         fifo,
         no_pivot: opts.no_pivot,
         no_new_keyring: opts.no_new_keyring,
@@ -272,6 +279,9 @@ fn build(
             spawned.exec()?;
             crate::container::poststart(&state, hooks);
         }
+    }
+    if let Some(root) = host_root {
+        root.keep();
     }
     Ok(Created { pid, pty_master })
 }

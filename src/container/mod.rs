@@ -19,7 +19,7 @@ use nix::sys::stat::Mode;
 use nix::unistd::Pid;
 
 use crate::hooks::{self, Kind};
-use crate::linux::sys;
+use crate::linux::{host_root, sys};
 use crate::seccomp;
 use crate::state::{ContainerDir, NotFound, Root, State, Status};
 
@@ -218,6 +218,7 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
             .signal_all(libc::SIGKILL)
             .context("kill what is left in the container's cgroup")?;
     }
+    host_root::release(&dir.path, &state.rootfs)?;
     state.cgroup.destroy()?;
     let spec = state.hooks.then(|| dir.load_config(&state).ok()).flatten();
     dir.remove()?;

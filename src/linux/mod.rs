@@ -5,6 +5,7 @@ pub mod apparmor;
 pub mod capabilities;
 pub mod copyup;
 pub mod devices;
+pub mod host_root;
 pub mod idlist;
 pub mod mempolicy;
 pub mod mount;

@@ -37,6 +37,9 @@ pub struct Rootfs<'a> {
     /// In a user namespace: asks berth to open the source of this entry of `mounts`, a bind the
     /// init cannot reach (None: berth could not open it either).
     pub host_source: Option<&'a dyn Fn(usize) -> Result<Option<OwnedFd>>>,
+    /// No mount namespace of the container's own: the rootfs as berth bound it in the host's
+    /// (`host_root`). Nothing of the host's propagation is touched, and chroot is the switch.
+    pub host_root: Option<BorrowedFd<'a>>,
     pub no_pivot: bool,
 }
 
@@ -70,17 +73,15 @@ impl Rootfs<'_> {
             .as_ref()
             .and_then(|l| l.rootfs_propagation().as_deref())
             .and_then(propagation_flags);
-        // Host mount events still reach the container; nothing flows back.
-        let root_flags = match propagation {
-            Some(p) if p.contains(MsFlags::MS_SHARED) => p | MsFlags::MS_REC,
-            _ => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        let made;
+        let root = match self.host_root {
+            Some(bound) => bound,
+            None => {
+                self.set_root_propagation(propagation)?;
+                made = self.bind_rootfs()?;
+                made.as_fd()
+            }
         };
-        mount(None::<&str>, "/", None::<&str>, root_flags, None::<&str>)
-            .context("set propagation of /")?;
-        if root_flags.contains(MsFlags::MS_SHARED) {
-            make_parent_private(self.rootfs)?;
-        }
-        let root = self.bind_rootfs()?;
         let mut dev_readonly = false;
         for (i, m) in self.mounts().iter().enumerate() {
             dev_readonly |= self
@@ -98,12 +99,15 @@ impl Rootfs<'_> {
             devices::symlinks(root.as_fd())?;
         }
         before_pivot()?;
-        if self.no_pivot {
-            move_root(root.as_fd())?;
+        if self.host_root.is_some() {
+            chroot_into(root)?;
+            // validate refuses rootfsPropagation here: it would be the host's.
+        } else if self.no_pivot {
+            move_root(root)?;
         } else {
-            pivot(root.as_fd())?;
+            pivot(root)?;
         }
-        if let Some(p) = propagation {
+        if let Some(p) = propagation.filter(|_| self.host_root.is_none()) {
             mount(None::<&str>, "/", None::<&str>, p, None::<&str>)
                 .context("set rootfsPropagation")?;
         }
@@ -111,6 +115,21 @@ impl Rootfs<'_> {
             dev_readonly,
             root_readonly: self.spec.root().as_ref().and_then(|r| r.readonly()) == Some(true),
         })
+    }
+
+    /// Host mount events still reach the container's namespace; nothing flows back (unless
+    /// rootfsPropagation shares it).
+    fn set_root_propagation(&self, propagation: Option<MsFlags>) -> Result<()> {
+        let root_flags = match propagation {
+            Some(p) if p.contains(MsFlags::MS_SHARED) => p | MsFlags::MS_REC,
+            _ => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        };
+        mount(None::<&str>, "/", None::<&str>, root_flags, None::<&str>)
+            .context("set propagation of /")?;
+        if root_flags.contains(MsFlags::MS_SHARED) {
+            make_parent_private(self.rootfs)?;
+        }
+        Ok(())
     }
 
     /// runc creates device nodes unless /dev is bound from the host — by a `bind` option or by
@@ -443,6 +462,11 @@ fn move_root(root: BorrowedFd) -> Result<()> {
     fchdir(root).context("chdir to the rootfs")?;
     mount(Some("."), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>)
         .context("move the rootfs to /")?;
+    chroot_into(root)
+}
+
+fn chroot_into(root: BorrowedFd) -> Result<()> {
+    fchdir(root).context("chdir to the rootfs")?;
     chroot(".").context("chroot")?;
     chdir("/").context("chdir /")
 }

@@ -31,6 +31,7 @@ pub fn setup_and_exec(cfg: &InitConfig, ch: &Channel) -> Result<Infallible> {
     keep.extend(cfg.fifo.iter().map(|f| f.as_raw_fd()));
     keep.extend(cfg.plan.joins.iter().map(|(_, f)| f.as_raw_fd()));
     keep.extend(cfg.idmapped.iter().flatten().map(|f| f.as_raw_fd()));
+    keep.extend(cfg.host_root.iter().map(|f| f.as_raw_fd()));
     launch::enter_clone(ch, cfg.proc.preserve_fds, &keep)?;
     cfg.plan.enter(ch)?;
     if cfg.plan.creates(CloneFlags::CLONE_NEWNET) {
@@ -71,6 +72,7 @@ pub fn setup_and_exec(cfg: &InitConfig, ch: &Channel) -> Result<Infallible> {
         },
         idmapped: &cfg.idmapped,
         host_source: userns.then_some(&from_host as _),
+        host_root: cfg.host_root,
         no_pivot: cfg.no_pivot,
     };
     // Hooks run inside the container see its own pid (1 in a pid namespace), as with runc.
