@@ -1938,3 +1938,44 @@ fn without_a_mount_namespace_the_container_runs_in_the_hosts_and_leaves_nothing(
     );
     assert_clean(&env, &["hm", "hm2", "hm3", "hm4"]);
 }
+
+#[test]
+fn idmapped_binds_keep_the_flags_the_host_mount_locks() {
+    // A mount read-only on the host, bound id-mapped into a user namespace: the kernel locks
+    // the flag in the container's copy of the host's mounts, and a bind cloned from that copy
+    // keeps the lock (runc makes id-mapped binds in the container's mount namespace). A clone
+    // of the host's own mount would carry none: the container's root could make it writable.
+    let env = Env::new("rootfs-idmap-locked");
+    let rootfs = env.copy_rootfs();
+    fs::create_dir(rootfs.join("mnt/r")).unwrap();
+    let src = env.dir.join("ro");
+    let ro = host_tmpfs_with(&src, MsFlags::empty());
+    let flags = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY;
+    mount(None::<&str>, &src, None::<&str>, flags, None::<&str>).unwrap();
+    let map = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
+    let out = env.sh(
+        "idl",
+        "mount -o remount,bind,rw /mnt/r 2>&1; touch /mnt/r/new 2>&1; grep -c ' /mnt/r ro,.*idmapped' /proc/self/mountinfo",
+        |c| {
+            use_rootfs(c, &rootfs);
+            common::with_user_namespace(c, 100000, 100000);
+            for set in ["bounding", "permitted", "effective"] {
+                c["process"]["capabilities"][set]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!("CAP_SYS_ADMIN"));
+            }
+            add_mount(
+                c,
+                json!({ "destination": "/mnt/r", "type": "bind", "source": src,
+                        "options": ["bind", "idmap"], "uidMappings": map, "gidMappings": map }),
+            );
+        },
+    );
+    assert_eq!(
+        out.ok(),
+        "mount: permission denied (are you root?)\ntouch: /mnt/r/new: Read-only file system\n1\n"
+    );
+    drop(ro);
+    assert_clean(&env, &["idl"]);
+}

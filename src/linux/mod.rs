@@ -2,6 +2,7 @@
 
 pub mod affinity;
 pub mod apparmor;
+pub mod bind_source;
 pub mod capabilities;
 pub mod copyup;
 pub mod devices;

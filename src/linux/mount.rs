@@ -2,16 +2,13 @@
 //! (`open_tree` for binds, `fsopen`/`fsmount` for filesystems), adjusted with `mount_setattr`, and
 //! attached with `move_mount` onto a handle resolved inside the rootfs — never through a path.
 
-use std::fs::File;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
-use nix::sched::{setns, unshare, CloneFlags};
 use nix::sys::stat::Mode;
-use nix::unistd::Pid;
 
 use crate::linux::sys::{self, MountAttr};
 
@@ -287,25 +284,6 @@ pub fn bind_tree_of(
     let tree = bind_fd(source, opts.recursive)?;
     set_tree_attrs(tree.as_fd(), opts, userns)?;
     Ok(tree)
-}
-
-/// Opens `path` (O_PATH) as berth, in the mount namespace of `pid`: what berth's credentials
-/// reach, among the mounts of that namespace — a handle its process may clone a bind from
-/// (runc's mount sources). A thread of its own enters the namespace, so berth stays where it is.
-pub fn open_in_mount_namespace(pid: Pid, path: &Path) -> Result<OwnedFd> {
-    let ns = File::open(format!("/proc/{pid}/ns/mnt")).context("open the mount namespace")?;
-    std::thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                // setns into a mount namespace wants a filesystem context of the thread's own.
-                unshare(CloneFlags::CLONE_FS).context("unshare(CLONE_FS)")?;
-                setns(ns.as_fd(), CloneFlags::CLONE_NEWNS).context("join the mount namespace")?;
-                open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
-                    .with_context(|| format!("open {}", path.display()))
-            })
-            .join()
-            .unwrap_or_else(|_| Err(anyhow!("the thread opening {} died", path.display())))
-    })
 }
 
 /// A detached copy of the mount that `fd` refers to (e.g. the container's /dev/null or a pty).

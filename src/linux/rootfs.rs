@@ -6,21 +6,20 @@
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use nix::errno::Errno;
 use nix::fcntl::{open, openat, OFlag};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sys::stat::{fstat, major, minor, Mode, SFlag};
 use nix::sys::statfs::{fstatfs, PROC_SUPER_MAGIC};
-use nix::unistd::{chdir, chroot, fchdir, pivot_root, Pid};
+use nix::unistd::{chdir, chroot, fchdir, pivot_root};
 use oci_spec::runtime::{Mount, Spec};
 
 use crate::cgroups::mount::CgroupMount;
+use crate::linux::bind_source;
 use crate::linux::copyup::copy_tree;
 use crate::linux::devices;
-use crate::linux::mount::{
-    attach, bind_fd, bind_tree, bind_tree_of, new_fs, open_in_mount_namespace, MountOptions,
-};
+use crate::linux::mount::{attach, bind_fd, bind_tree, new_fs, MountOptions};
 use crate::linux::procfs_handle::is_procfs_root;
 use crate::linux::resolve::{clean, ensure_in_root, open_in_root, Kind};
 use crate::linux::sys::{self, MountAttr};
@@ -31,12 +30,8 @@ pub struct Rootfs<'a> {
     pub bundle: &'a Path,
     pub userns: bool,
     pub cgroup: CgroupMount<'a>,
-    /// For each id-mapped bind mount, its detached tree, made and id-mapped on the host side
-    /// (the kernel wants CAP_SYS_ADMIN over the filesystem's user namespace for that).
-    pub idmapped: &'a [Option<OwnedFd>],
-    /// In a user namespace: asks berth to open the source of this entry of `mounts`, a bind the
-    /// init cannot reach (None: berth could not open it either).
-    pub host_source: Option<&'a dyn Fn(usize) -> Result<Option<OwnedFd>>>,
+    /// Asks berth for its part of the bind `mounts[index]` (`bind_source`).
+    pub from_berth: &'a dyn Fn(usize) -> Result<Option<OwnedFd>>,
     /// No mount namespace of the container's own: the rootfs as berth bound it in the host's
     /// (`host_root`). Nothing of the host's propagation is touched, and chroot is the switch.
     pub host_root: Option<BorrowedFd<'a>>,
@@ -164,16 +159,10 @@ impl Rootfs<'_> {
         let typ = m.typ().as_deref().unwrap_or("");
         let bind = opts.bind || typ == "bind";
         // A bind's tree comes first: the destination is made as what it is, file or directory.
-        let made;
-        let tree = match self.idmapped.get(index).and_then(Option::as_ref) {
-            _ if !bind || opts.remount => None,
-            Some(prepared) => Some(prepared.as_fd()),
-            None => {
-                made = self.bind_source_tree(index, m, &opts)?;
-                Some(made.as_fd())
-            }
-        };
-        let kind = match tree {
+        let tree = (bind && !opts.remount)
+            .then(|| bind_source::tree(self.spec, self.bundle, index, self.userns, self.from_berth))
+            .transpose()?;
+        let kind = match &tree {
             Some(tree)
                 if file_kind(fstat(tree).context("stat bind source")?.st_mode)
                     != SFlag::S_IFDIR =>
@@ -203,7 +192,7 @@ impl Rootfs<'_> {
             return Ok(false);
         }
         if let Some(tree) = tree {
-            attach(tree, target.as_fd(), &opts)?;
+            attach(tree.as_fd(), target.as_fd(), &opts)?;
             return Ok(false);
         }
         let mut flags = opts.fsmount_flags();
@@ -246,27 +235,6 @@ impl Rootfs<'_> {
             sys::mount_setattr(tree.as_fd(), false, &ro).context("tmpcopyup: make read-only")?;
         }
         Ok(dev_readonly)
-    }
-
-    /// The detached tree of a bind, cloned from its source as the init opens it — or, where the
-    /// user namespace keeps the init from the source, as berth opens it for the init in this
-    /// mount namespace (runc's mount sources): still one of this namespace's mounts, so the
-    /// clone keeps the flags the kernel locked in it (what is read-only on the host stays so).
-    fn bind_source_tree(&self, index: usize, m: &Mount, opts: &MountOptions) -> Result<OwnedFd> {
-        let path = bind_source(m, self.bundle)?;
-        let source = match open(&path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()) {
-            Ok(fd) => fd,
-            Err(err) => match self
-                .host_source
-                .map(|ask| ask(index))
-                .transpose()?
-                .flatten()
-            {
-                Some(fd) => fd,
-                None => return Err(err).with_context(|| format!("bind source {}", path.display())),
-            },
-        };
-        bind_tree_of(source.as_fd(), opts, None).with_context(|| format!("bind {}", path.display()))
     }
 
     /// sysfs and mqueue cannot be mounted from a user namespace that does not own the network
@@ -378,33 +346,6 @@ fn path_in_root(root: BorrowedFd, fd: BorrowedFd) -> Result<PathBuf> {
         .strip_prefix(&root_path)
         .with_context(|| format!("{} is outside the rootfs", path.display()))?;
     Ok(Path::new("/").join(rel))
-}
-
-/// A bind mount's source: absolute, or relative to the bundle.
-pub fn bind_source(m: &Mount, bundle: &Path) -> Result<PathBuf> {
-    let source = m
-        .source()
-        .as_ref()
-        .ok_or_else(|| anyhow!("bind mount has no source"))?;
-    Ok(if source.is_absolute() {
-        source.clone()
-    } else {
-        bundle.join(source)
-    })
-}
-
-/// Host side: the source of the bind `mounts[index]`, opened as berth in the mount namespace of
-/// the container's init `pid` (`Rootfs::host_source` asks for it).
-pub fn open_bind_source_for(pid: Pid, spec: &Spec, bundle: &Path, index: usize) -> Result<OwnedFd> {
-    let m = spec
-        .mounts()
-        .as_deref()
-        .and_then(|mounts| mounts.get(index))
-        .with_context(|| format!("no mounts[{index}]"))?;
-    if !MountOptions::parse(options(m)).bind && m.typ().as_deref() != Some("bind") {
-        bail!("mounts[{index}] is not a bind mount");
-    }
-    open_in_mount_namespace(pid, &bind_source(m, bundle)?)
 }
 
 pub fn options(m: &Mount) -> &[String] {

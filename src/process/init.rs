@@ -30,7 +30,6 @@ pub fn setup_and_exec(cfg: &InitConfig, ch: &Channel) -> Result<Infallible> {
         .collect();
     keep.extend(cfg.fifo.iter().map(|f| f.as_raw_fd()));
     keep.extend(cfg.plan.joins.iter().map(|(_, f)| f.as_raw_fd()));
-    keep.extend(cfg.idmapped.iter().flatten().map(|f| f.as_raw_fd()));
     keep.extend(cfg.host_root.iter().map(|f| f.as_raw_fd()));
     launch::enter_clone(ch, cfg.proc.preserve_fds, &keep)?;
     cfg.plan.enter(ch)?;
@@ -56,7 +55,7 @@ pub fn setup_and_exec(cfg: &InitConfig, ch: &Channel) -> Result<Infallible> {
         ch.expect_done()?;
     }
     let userns = cfg.plan.has(CloneFlags::CLONE_NEWUSER);
-    let from_host = |index| {
+    let from_berth = |index| {
         ch.send(&ChildMsg::MountSource(index))?;
         ch.expect_done_with_fd()
     };
@@ -70,8 +69,7 @@ pub fn setup_and_exec(cfg: &InitConfig, ch: &Channel) -> Result<Infallible> {
             cgroupns: cfg.plan.has(CloneFlags::CLONE_NEWCGROUP),
             userns,
         },
-        idmapped: &cfg.idmapped,
-        host_source: userns.then_some(&from_host as _),
+        from_berth: &from_berth,
         host_root: cfg.host_root,
         no_pivot: cfg.no_pivot,
     };

@@ -125,8 +125,6 @@ pub struct InitConfig<'a> {
     pub bundle: &'a Path,
     pub plan: NamespacePlan,
     pub cgroup: &'a CgroupPaths,
-    /// Per mount: the prepared tree of an id-mapped bind mount.
-    pub idmapped: Vec<Option<OwnedFd>>,
     /// Without a mount namespace of its own: the rootfs, bound by berth in the host's.
     pub host_root: Option<BorrowedFd<'a>>,
     /// exec.fifo opened read-write: `create` blocks on it until `start`.

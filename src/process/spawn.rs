@@ -30,8 +30,8 @@ pub struct Placement<'a> {
     pub linux: Option<&'a Linux>,
     /// Runs the prestart and createRuntime hooks for the init's pid (create).
     pub runtime_hooks: Option<&'a dyn Fn(Pid) -> Result<()>>,
-    /// Opens, for the process `pid`, the source of this entry of `mounts` (a bind its user
-    /// namespace cannot reach) in its mount namespace (create, as root).
+    /// Makes berth's part of the bind `mounts[index]` for the process `pid`, in its mount
+    /// namespace (create, as root: `bind_source::open_for`).
     pub mount_source: Option<&'a dyn Fn(Pid, usize) -> Result<OwnedFd>>,
     /// Hands the seccomp notify listener of the process `pid` to the seccomp agent.
     pub seccomp_agent: Option<&'a dyn Fn(Pid, OwnedFd) -> Result<()>>,
@@ -191,14 +191,7 @@ fn converse(p: &Placement, ch: &Channel, track: &mut Tracked) -> Result<Option<O
             }
             ChildMsg::MountSource(index) => {
                 let pid = track.init.unwrap_or(first);
-                // Failing here is the child's to report: the error it met itself says more.
-                let fd = p.mount_source.and_then(|open| match open(pid, index) {
-                    Ok(fd) => Some(fd),
-                    Err(e) => {
-                        crate::logging::debug(format_args!("mounts[{index}]: {e:#}"));
-                        None
-                    }
-                });
+                let fd = p.mount_source.map(|open| open(pid, index)).transpose()?;
                 ch.send_with_fd(&ParentMsg::Done, fd.as_ref().map(|f| f.as_raw_fd()))?;
             }
             ChildMsg::InitPid(pid) => {

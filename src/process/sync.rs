@@ -24,9 +24,9 @@ pub enum ChildMsg {
     NetDevices,
     /// Namespaces are in place: run the prestart and createRuntime hooks (runtime namespace).
     RuntimeHooks,
-    /// The source of this entry of `mounts`, a bind, is out of the user namespace's reach: open
-    /// it as berth, in the child's mount namespace (`Done` carries it, or nothing if berth could
-    /// not open it either).
+    /// Berth's part of the bind `mounts[index]`, made in the child's mount namespace: a handle
+    /// on a source out of the user namespace's reach, or an id-mapped tree (`Done` carries it;
+    /// nothing when berth is not root).
     MountSource(usize),
     /// The forced second fork happened: this is the container init (a pid in berth's namespace).
     InitPid(i32),
