@@ -26,8 +26,10 @@ const STATE_FILE: &str = "state.json";
 const FIFO_FILE: &str = "exec.fifo";
 const CONFIG_FILE: &str = "config.json";
 const LOCK_FILE: &str = "lock";
-/// A create's directory before it is renamed into place: `<id>~<pid>`, never a valid id.
-const CREATING_MARK: char = '~';
+/// A container's directory while it is not in place — a create's before it is renamed into
+/// place, a delete's once it is renamed away — is `<id>~<pid>` (never a valid id), so that no
+/// command ever sees `<id>` without its state.
+const UNPLACED_MARK: char = '~';
 
 /// Returned (inside anyhow) when the id names no container, so `delete --force` can branch on it.
 /// Engines (containerd's shim, podman) match on runc's "does not exist".
@@ -80,7 +82,7 @@ impl Root {
             .mode(0o700)
             .create(&self.path)
             .with_context(|| format!("create state root {}", self.path.display()))?;
-        let tmp_name = format!("{id}{CREATING_MARK}{}", std::process::id());
+        let tmp_name = unplaced_name(id);
         let tmp = self.path.join(&tmp_name);
         if let Err(e) = fs::DirBuilder::new().mode(0o711).create(&tmp) {
             return Err(e).with_context(|| format!("create {}", tmp.display()));
@@ -115,8 +117,8 @@ impl Root {
         Ok(dir)
     }
 
-    /// Removes what creates of `id` that died before renaming their directory into place left.
-    pub fn remove_dead_creates(&self, id: &str) {
+    /// Removes the directories of `id` that a create or delete which died left out of place.
+    pub fn remove_abandoned(&self, id: &str) {
         let Ok(entries) = fs::read_dir(&self.path) else {
             return;
         };
@@ -125,7 +127,7 @@ impl Root {
             let Some(pid) = name
                 .to_str()
                 .and_then(|n| n.strip_prefix(id))
-                .and_then(|n| n.strip_prefix(CREATING_MARK))
+                .and_then(|n| n.strip_prefix(UNPLACED_MARK))
                 .and_then(|p| p.parse::<i32>().ok())
             else {
                 continue;
@@ -376,14 +378,27 @@ impl ContainerDir {
         crate::linux::user::passwd_field(uid, 0).unwrap_or_else(|| uid.to_string())
     }
 
+    /// Removes the directory: renamed out of place first, so that another command finds either
+    /// the whole container or none (a leftover of a delete that dies goes with the next one).
     pub fn remove(self) -> Result<()> {
-        match fs::remove_dir_all(&self.path) {
+        let away = self.path.with_file_name(unplaced_name(&self.id));
+        let path = match fs::rename(&self.path, &away) {
+            Ok(()) => away,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e).with_context(|| format!("remove {}", self.path.display())),
+        };
+        match fs::remove_dir_all(&path) {
             Err(e) if e.kind() != ErrorKind::NotFound => {
-                Err(e).with_context(|| format!("remove {}", self.path.display()))
+                Err(e).with_context(|| format!("remove {}", path.display()))
             }
             _ => Ok(()),
         }
     }
+}
+
+/// The name of `id`'s directory while this process has it out of place.
+fn unplaced_name(id: &str) -> String {
+    format!("{id}{UNPLACED_MARK}{}", std::process::id())
 }
 
 /// A lock request (or probe) of `kind` over a whole file.

@@ -174,9 +174,6 @@ fn check_namespaces(linux: &Linux) -> Result<HashSet<LinuxNamespaceType>> {
             ));
         }
     }
-    if !seen.contains(&LinuxNamespaceType::Mount) {
-        return Err(invalid("linux.namespaces", "a mount namespace is required"));
-    }
     let new_user = linux
         .namespaces()
         .iter()
@@ -306,6 +303,9 @@ fn check_linux(linux: &Linux, namespaces: &HashSet<LinuxNamespaceType>) -> Resul
             ));
         }
     }
+    if !namespaces.contains(&LinuxNamespaceType::Mount) {
+        check_host_mount_namespace(linux)?;
+    }
     let own = OwnNamespaces {
         ipc: namespaces.contains(&LinuxNamespaceType::Ipc),
         net: namespaces.contains(&LinuxNamespaceType::Network),
@@ -342,6 +342,35 @@ fn check_linux(linux: &Linux, namespaces: &HashSet<LinuxNamespaceType>) -> Resul
     Ok(())
 }
 
+/// Without a mount namespace of its own the container runs in the host's (as with runc): what
+/// would have to change the host's mounts is refused — runc's words for maskedPaths and
+/// readonlyPaths; runc would apply rootfsPropagation to the host's `/`.
+fn check_host_mount_namespace(linux: &Linux) -> Result<()> {
+    let restricted = [
+        ("linux.maskedPaths", linux.masked_paths()),
+        ("linux.readonlyPaths", linux.readonly_paths()),
+    ];
+    for (field, paths) in restricted {
+        if paths.as_ref().is_some_and(|p| !p.is_empty()) {
+            return Err(invalid(
+                field,
+                "unable to restrict sys entries without a private MNT namespace",
+            ));
+        }
+    }
+    if linux
+        .rootfs_propagation()
+        .as_deref()
+        .is_some_and(|p| !p.is_empty())
+    {
+        return Err(invalid(
+            "linux.rootfsPropagation",
+            "needs a mount namespace of the container's own (it would change the host's /)",
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -352,6 +381,38 @@ mod tests {
         u.set_gid(gid);
         u.set_additional_gids(Some(groups.to_vec()));
         u
+    }
+
+    #[test]
+    fn without_a_mount_namespace_nothing_may_change_the_hosts_mounts() {
+        let empty = || {
+            let mut l = Linux::default();
+            l.set_masked_paths(Some(vec![]))
+                .set_readonly_paths(Some(vec![]));
+            l
+        };
+        assert!(check_host_mount_namespace(&empty()).is_ok());
+        let (mut masked, mut readonly, mut propagation) = (empty(), empty(), empty());
+        masked.set_masked_paths(Some(vec!["/proc/kcore".into()]));
+        readonly.set_readonly_paths(Some(vec!["/proc/sys".into()]));
+        propagation.set_rootfs_propagation(Some("rslave".into()));
+        for (linux, msg) in [
+            (
+                masked,
+                "linux.maskedPaths: unable to restrict sys entries without a private MNT namespace",
+            ),
+            (
+                readonly,
+                "linux.readonlyPaths: unable to restrict sys entries",
+            ),
+            (
+                propagation,
+                "linux.rootfsPropagation: needs a mount namespace of the container's own",
+            ),
+        ] {
+            let err = check_host_mount_namespace(&linux).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("config.json: {msg}")), "{err}");
+        }
     }
 
     #[test]

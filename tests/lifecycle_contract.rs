@@ -628,6 +628,24 @@ fn commands_wait_for_a_create_in_progress() {
     env.assert_gone("l1");
 }
 
+/// Whether `c` is in place without its state.json. A delete renames the directory away before
+/// emptying it, so a directory that lacks it and is still in place afterwards lacked it in place.
+fn in_place_without_state(env: &Env) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let path = env.root.join("c");
+    let Ok(dir) = fs::File::open(&path) else {
+        return false;
+    };
+    if path.join("state.json").exists() {
+        return false;
+    }
+    let (Ok(now), Ok(seen)) = (fs::metadata(&path), dir.metadata()) else {
+        return false;
+    };
+    // Checked through the path again: `dir` may have been renamed away meanwhile.
+    now.ino() == seen.ino() && !path.join("state.json").exists()
+}
+
 #[test]
 fn a_state_directory_appears_with_its_state_and_a_concurrent_delete_leaks_nothing() {
     use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
@@ -657,9 +675,7 @@ fn a_state_directory_appears_with_its_state_and_a_concurrent_delete_leaks_nothin
             let mut bare = 0;
             while !done.load(Ordering::Relaxed) {
                 for event in inotify.read_events().unwrap_or_default() {
-                    if event.name.as_deref() == Some("c".as_ref())
-                        && !env.root.join("c/state.json").exists()
-                    {
+                    if event.name.as_deref() == Some("c".as_ref()) && in_place_without_state(&env) {
                         bare += 1;
                     }
                 }

@@ -1760,3 +1760,289 @@ fn recursive_atime_options_leave_runcs_mode_on_a_bind_and_its_submounts() {
     drop(top);
     assert_clean(&env, &["ratime", "ratime2"]);
 }
+
+#[test]
+fn no_pivot_does_not_expose_a_bare_proc() {
+    // runc's no_pivot.bats: with MS_MOVE + chroot the host's /proc and /sys stay in the
+    // container's mount namespace, beyond its root. A full procfs mount there would let a
+    // process that makes its own user namespace mount a fresh, unmasked procfs; runc unmounts
+    // them first, and the kernel then refuses the mount (mount_too_revealing).
+    let env = Env::new("rootfs-no-pivot-proc");
+    let script =
+        "unshare -mrpf sh -c 'mount -t proc none /proc && echo mounted' 2>&1 || echo refused";
+    let mut cfg = env.config(&["sh", "-c", script]);
+    for set in ["bounding", "permitted", "effective"] {
+        cfg["process"]["capabilities"][set]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("CAP_SETFCAP"));
+    }
+    let host_before = host_mountinfo();
+    let bundle = env.write_bundle("npp", &cfg);
+    let out = env.berth(&[
+        "run",
+        "--no-pivot",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "npp",
+    ]);
+    assert_eq!(
+        out.ok(),
+        "mount: permission denied (are you root?)\nrefused\n"
+    );
+    // The host's /proc and /sys were only taken away in the container's mount namespace.
+    let host_after = host_mountinfo();
+    for point in ["/proc", "/sys"] {
+        assert_eq!(at(&host_after, point).id, at(&host_before, point).id);
+    }
+    assert_clean(&env, &["npp"]);
+}
+
+#[test]
+fn no_pivot_under_a_shared_root_leaves_the_hosts_proc_and_root_alone() {
+    // Under rootfsPropagation "rshared" the container's mounts are peers of the host's: an
+    // unmount of /proc would propagate to the host's /proc (runc 1.1.5 does that), and the
+    // rootfs moved onto / would appear on the host's / (runc #1961). Played in a mount namespace
+    // of the test's own whose / is shared, standing in for the host, so that a failure stays
+    // there; the rootfs is on a mount of its own, so that / is not the rootfs's parent.
+    let env = Env::new("rootfs-no-pivot-shared");
+    let sandbox_rootfs = env.dir.join("tt/rootfs");
+    let mut cfg = env.config(&["true"]);
+    use_rootfs(&mut cfg, &sandbox_rootfs);
+    cfg["linux"]["rootfsPropagation"] = json!("rshared");
+    let bundle = env.write_bundle("nps", &cfg);
+    let script = format!(
+        "mount --make-rshared / && mount -t tmpfs tmpfs {tt} && cp -a {fixture} {rootfs} && \
+         tops() {{ awk '$5 == \"/\"' /proc/self/mountinfo | wc -l; }} && before=$(tops) && \
+         {berth} --root {state} run --no-pivot --bundle {bundle} nps && \
+         grep -cE ' /(proc|sys) ' /proc/self/mountinfo && [ \"$(tops)\" = \"$before\" ] && echo same-root",
+        tt = env.dir.join("tt").display(),
+        fixture = fixture_rootfs().display(),
+        rootfs = sandbox_rootfs.display(),
+        berth = common::BERTH,
+        state = env.root.display(),
+        bundle = bundle.display(),
+    );
+    fs::create_dir_all(env.dir.join("tt")).unwrap();
+    let out = common::capture(
+        std::process::Command::new("unshare")
+            .args(["-m", "--propagation", "private", "sh", "-c", &script])
+            .stdin(std::process::Stdio::null()),
+        &env.dir,
+    );
+    assert_eq!(out.ok(), "2\nsame-root\n", "{out:?}");
+    assert_clean(&env, &["nps"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bind sources out of the user namespace's reach
+
+#[test]
+fn bind_sources_the_user_namespace_cannot_reach_are_opened_by_berth() {
+    // runc opens such sources as root, in the container's mount namespace (its mount source
+    // fds): the container's root, host uid 100000, could not pass the 0700 directory.
+    let env = Env::new("rootfs-userns-binds");
+    let rootfs = env.copy_rootfs();
+    fs::create_dir(rootfs.join("mnt/d")).unwrap();
+    fs::create_dir(rootfs.join("mnt/r")).unwrap();
+    fs::write(rootfs.join("mnt/f"), "").unwrap();
+    let secret = env.dir.join("secret");
+    fs::create_dir_all(secret.join("dir")).unwrap();
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o700)).unwrap();
+    fs::write(secret.join("dir/inside"), "dir-data\n").unwrap();
+    fs::write(secret.join("file"), "file-data\n").unwrap();
+    // A mount that is read-only on the host, with files the container's root would own: the
+    // kernel locks the flag in the container's copy of it, and the bind keeps that lock.
+    let ro = host_tmpfs_with(&secret.join("ro"), MsFlags::empty());
+    std::os::unix::fs::chown(secret.join("ro"), Some(100000), Some(100000)).unwrap();
+    let flags = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY;
+    mount(
+        None::<&str>,
+        &secret.join("ro"),
+        None::<&str>,
+        flags,
+        None::<&str>,
+    )
+    .unwrap();
+    let script = "cat /mnt/d/inside /mnt/f; (echo x >/mnt/f) 2>&1; \
+                  mount -o remount,bind,rw /mnt/r 2>&1; touch /mnt/r/new 2>&1; true";
+    let out = env.sh("ub", script, |c| {
+        use_rootfs(c, &rootfs);
+        common::with_user_namespace(c, 100000, 100000);
+        for set in ["bounding", "permitted", "effective"] {
+            c["process"]["capabilities"][set]
+                .as_array_mut()
+                .unwrap()
+                .push(json!("CAP_SYS_ADMIN"));
+        }
+        add_mount(c, bind("/mnt/d", &secret.join("dir"), &["bind"]));
+        add_mount(c, bind("/mnt/f", &secret.join("file"), &["bind", "ro"]));
+        add_mount(c, bind("/mnt/r", &secret.join("ro"), &["bind"]));
+    });
+    assert_eq!(
+        out.ok(),
+        "dir-data\nfile-data\nsh: can't create /mnt/f: Read-only file system\n\
+         mount: permission denied (are you root?)\ntouch: /mnt/r/new: Read-only file system\n"
+    );
+    drop(ro);
+    assert_clean(&env, &["ub"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// No mount namespace of the container's own
+
+/// The container's mounts when it has no mount namespace: its masked and read-only paths
+/// refused as runc refuses them (they would need one).
+fn in_the_hosts_mount_namespace(cfg: &mut Value, rootfs: &Path) {
+    use_rootfs(cfg, rootfs);
+    cfg["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|n| n["type"] != "mount");
+    cfg["linux"]["maskedPaths"] = json!([]);
+    cfg["linux"]["readonlyPaths"] = json!([]);
+}
+
+/// Asserts that every host mount present in `before` is still there unchanged — propagation
+/// included — and that none of the test's directory is left. Other mounts may come and go (the
+/// host is shared).
+#[track_caller]
+fn assert_host_mounts_unchanged(env: &Env, before: &[Mnt]) {
+    let after = host_mountinfo();
+    for b in before {
+        let a = after.iter().find(|a| a.id == b.id);
+        let a = a.unwrap_or_else(|| panic!("host mount {} is gone", b.point));
+        assert_eq!(
+            (&a.point, &a.opts, &a.fields),
+            (&b.point, &b.opts, &b.fields),
+            "host mount {} changed",
+            b.point
+        );
+    }
+    assert_no_host_mounts(env);
+}
+
+#[test]
+fn without_a_mount_namespace_the_container_runs_in_the_hosts_and_leaves_nothing() {
+    let env = Env::new("rootfs-host-mntns");
+    let rootfs = env.copy_rootfs();
+    fs::write(rootfs.join("marker"), "").unwrap();
+    let before = host_mountinfo();
+    let host_mnt_ns = fs::read_link("/proc/self/ns/mnt").unwrap();
+
+    // run: the process is in the host's mount namespace, its root is the rootfs, with the
+    // config's mounts (and the read-only root it asks for) below it.
+    let script = format!(
+        "{MOUNTINFO}readlink /proc/self/ns/mnt; ls /; touch /new 2>&1; ls /dev/pts/ptmx /proc/self/exe"
+    );
+    let out = env.sh("hm", &script, |c| in_the_hosts_mount_namespace(c, &rootfs));
+    let s = sections(out.ok());
+    let mut expected = vec![host_mnt_ns.to_str().unwrap().to_owned()];
+    expected.extend(names(&rootfs));
+    expected.push("touch: /new: Read-only file system".to_owned());
+    expected.extend(["/dev/pts/ptmx".to_owned(), "/proc/self/exe".to_owned()]);
+    assert_eq!(s[1].lines().collect::<Vec<_>>(), expected);
+    let inside = parse_mountinfo(s[0]);
+    assert_eq!(at(&inside, "/").opts.split(',').next(), Some("ro"));
+    for point in ["/proc", "/dev", "/dev/pts", "/sys", "/sys/fs/cgroup"] {
+        at(&inside, point);
+    }
+    assert_host_mounts_unchanged(&env, &before);
+
+    // create, start, delete: while it runs its mounts are the host's, under the rootfs; delete
+    // takes them away, with what the container mounted there itself — below its root, and on it.
+    let mut cfg = env.config(&[
+        "sh",
+        "-c",
+        "mount -t tmpfs own /mnt && touch /mnt/made && mount -t tmpfs top / && sleep 1000",
+    ]);
+    in_the_hosts_mount_namespace(&mut cfg, &rootfs);
+    cfg["root"]["readonly"] = json!(false);
+    for set in ["bounding", "permitted", "effective"] {
+        cfg["process"]["capabilities"][set]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("CAP_SYS_ADMIN"));
+    }
+    let bundle = env.write_bundle("hm2", &cfg);
+    env.berth(&["run", "-d", "--bundle", bundle.to_str().unwrap(), "hm2"])
+        .ok();
+    let top = |m: &[Mnt]| at(m, rootfs.to_str().unwrap()).source.clone();
+    eventually("the container's own mounts", || {
+        top(&host_mountinfo()) == "top"
+    });
+    let running = host_mountinfo();
+    let under = |p: &str| {
+        at(&running, rootfs.join(p).to_str().unwrap())
+            .source
+            .clone()
+    };
+    assert_eq!(
+        [under("proc"), under("dev"), under("mnt")],
+        ["proc", "tmpfs", "own"]
+    );
+    env.berth(&["delete", "--force", "hm2"]).ok();
+    assert!(!rootfs.join("mnt/made").exists());
+    assert_host_mounts_unchanged(&env, &before);
+
+    // A create that fails half-way leaves nothing either.
+    let res = env.sh("hm3", "true", |c| {
+        in_the_hosts_mount_namespace(c, &rootfs);
+        add_mount(c, bind("/mnt", &env.dir.join("missing"), &["bind"]));
+    });
+    let err = res.failed();
+    assert!(err.contains("mounts[7] /mnt: bind source"), "{err}");
+    assert_host_mounts_unchanged(&env, &before);
+
+    // What needs a mount namespace of the container's own is refused, as runc refuses it.
+    let res = env.sh("hm4", "true", |c| {
+        in_the_hosts_mount_namespace(c, &rootfs);
+        c["linux"]["maskedPaths"] = json!(["/proc/kcore"]);
+    });
+    assert_eq!(
+        res.failed(),
+        "config.json: linux.maskedPaths: unable to restrict sys entries without a private MNT namespace"
+    );
+    assert_clean(&env, &["hm", "hm2", "hm3", "hm4"]);
+}
+
+#[test]
+fn idmapped_binds_keep_the_flags_the_host_mount_locks() {
+    // A mount read-only on the host, bound id-mapped into a user namespace: the kernel locks
+    // the flag in the container's copy of the host's mounts, and a bind cloned from that copy
+    // keeps the lock (runc makes id-mapped binds in the container's mount namespace). A clone
+    // of the host's own mount would carry none: the container's root could make it writable.
+    let env = Env::new("rootfs-idmap-locked");
+    let rootfs = env.copy_rootfs();
+    fs::create_dir(rootfs.join("mnt/r")).unwrap();
+    let src = env.dir.join("ro");
+    let ro = host_tmpfs_with(&src, MsFlags::empty());
+    let flags = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY;
+    mount(None::<&str>, &src, None::<&str>, flags, None::<&str>).unwrap();
+    let map = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
+    let out = env.sh(
+        "idl",
+        "mount -o remount,bind,rw /mnt/r 2>&1; touch /mnt/r/new 2>&1; grep -c ' /mnt/r ro,.*idmapped' /proc/self/mountinfo",
+        |c| {
+            use_rootfs(c, &rootfs);
+            common::with_user_namespace(c, 100000, 100000);
+            for set in ["bounding", "permitted", "effective"] {
+                c["process"]["capabilities"][set]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!("CAP_SYS_ADMIN"));
+            }
+            add_mount(
+                c,
+                json!({ "destination": "/mnt/r", "type": "bind", "source": src,
+                        "options": ["bind", "idmap"], "uidMappings": map, "gidMappings": map }),
+            );
+        },
+    );
+    assert_eq!(
+        out.ok(),
+        "mount: permission denied (are you root?)\ntouch: /mnt/r/new: Read-only file system\n1\n"
+    );
+    drop(ro);
+    assert_clean(&env, &["idl"]);
+}

@@ -526,3 +526,43 @@ fn console_socket_may_be_seqpacket() {
     env.berth(&["delete", "t9"]).ok();
     env.assert_gone("t9");
 }
+
+#[test]
+fn a_read_only_dev_still_gets_the_console() {
+    // runc's order: mounts, device nodes, pivot, /dev/console, and only then /dev read-only.
+    let env = Env::new("tty-ro-dev");
+    let socket = ConsoleSocket::new(&env);
+    let script = concat!(
+        "[ \"$(stat -c %t:%T /dev/console)\" = \"$(stat -c %t:%T \"$(tty)\")\" ] && echo console-is-the-pty; ",
+        "grep -E ' /dev (ro|rw),' /proc/self/mountinfo | cut -d' ' -f5,6; ",
+        "touch /dev/new 2>&1; echo touch:$?",
+    );
+    let mut cfg = terminal_config(&env, script);
+    let dev = cfg["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|m| m["destination"] == "/dev")
+        .unwrap();
+    dev["options"].as_array_mut().unwrap().push(json!("ro"));
+    let bundle = env.write_bundle("t10", &cfg);
+    env.berth(&[
+        "run",
+        "-d",
+        "--bundle",
+        path(&bundle),
+        "--console-socket",
+        socket.arg(),
+        "t10",
+    ])
+    .ok();
+    let (_, master) = socket.receive_master();
+    let mut term = Term::new(master);
+    assert_eq!(
+        term.rest(),
+        "console-is-the-pty\r\n/dev ro,nosuid\r\ntouch: /dev/new: Read-only file system\r\ntouch:1\r\n"
+    );
+    eventually("the container to stop", || env.status("t10") == "stopped");
+    env.berth(&["delete", "t10"]).ok();
+    env.assert_gone("t10");
+}

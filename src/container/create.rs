@@ -3,7 +3,7 @@
 //! state directory.
 
 use std::fs;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -12,16 +12,15 @@ use nix::fcntl::OFlag;
 use nix::sched::CloneFlags;
 use nix::sys::stat::Mode;
 use nix::unistd::{mkfifo, Pid};
-use oci_spec::runtime::LinuxIdMapping;
 
 use crate::bundle::Bundle;
 use crate::cgroups::CgroupPaths;
 use crate::container::{seccomp_agent, write_pid_file};
 use crate::hooks::{self, Kind};
-use crate::linux::mount::{bind_tree, MountOptions};
+use crate::linux::host_root::HostRoot;
 use crate::linux::namespaces::NamespacePlan;
 use crate::linux::procfs::ProcessStat;
-use crate::linux::{rootfs, tty, userns};
+use crate::linux::{bind_source, tty};
 use crate::process::spawn::{self, Placement, Spawned};
 use crate::process::{init, InitConfig, ProcessConfig};
 use crate::state::{ContainerDir, Root, State};
@@ -198,13 +197,11 @@ fn build(
         StartMode::OnStart => Some(make_fifo(dir)?),
         StartMode::Now => None,
     };
-    let idmapped = spec
-        .mounts()
-        .iter()
-        .flatten()
-        .enumerate()
-        .map(|(i, m)| idmapped_tree(m, linux, &bundle.dir).with_context(|| format!("mounts[{i}]")))
-        .collect::<Result<Vec<_>>>()?;
+    // Without a mount namespace of its own, the container's mounts are made in the host's, on a
+    // bind of the rootfs that `delete` (or a failure here, on drop) takes away.
+    let host_root = (!plan.has(CloneFlags::CLONE_NEWNS))
+        .then(|| HostRoot::bind(&bundle.rootfs, &dir.path))
+        .transpose()?;
     let hooks = spec.hooks().as_ref();
     // exec, poststart and poststop use the config the container was made from, not the bundle's.
     dir.save_config(&bundle.raw)?;
@@ -216,7 +213,7 @@ fn build(
         bundle: &bundle.dir,
         plan,
         cgroup: &cgroup,
-        idmapped,
+        host_root: host_root.as_ref().map(HostRoot::fd),
         fifo,
         no_pivot: opts.no_pivot,
         no_new_keyring: opts.no_new_keyring,
@@ -236,12 +233,17 @@ fn build(
         hooks::run(Kind::CreateRuntime, hooks, &json)
     };
     let seccomp_agent = seccomp_agent(bundle.seccomp.as_ref(), &snapshot, "creating");
+    let mount_source = |pid, index| bind_source::open_for(pid, spec, &bundle.dir, index);
     let placement = Placement {
         clone_flags: cfg.plan.clone_flags,
         cgroup: &cgroup,
         linux: Some(linux),
         runtime_hooks: Some(&runtime_hooks),
         seccomp_agent: seccomp_agent.as_ref().map(|f| f as _),
+        // As runc: an unprivileged berth could not reach more than the init does.
+        mount_source: nix::unistd::geteuid()
+            .is_root()
+            .then_some(&mount_source as _),
         // execCPUAffinity is not for the init: it gets every CPU its cgroup allows.
         final_cpus: None,
     };
@@ -267,6 +269,9 @@ fn build(
             spawned.exec()?;
             crate::container::poststart(&state, hooks);
         }
+    }
+    if let Some(root) = host_root {
+        root.keep();
     }
     Ok(Created { pid, pty_master })
 }
@@ -304,43 +309,6 @@ fn rootless_without_cgroups(
         .downcast_ref::<std::io::Error>()
         .is_some_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied);
     denied && !nix::unistd::geteuid().is_root() && resources == &Default::default()
-}
-
-/// An id-mapped bind mount, made here on the host side and attached by the init.
-fn idmapped_tree(
-    m: &oci_spec::runtime::Mount,
-    linux: &oci_spec::runtime::Linux,
-    bundle: &Path,
-) -> Result<Option<OwnedFd>> {
-    let Some((uids, gids)) = idmap_of(m, linux) else {
-        return Ok(None);
-    };
-    let userns = userns::mapped_userns(uids, gids)?;
-    let source = rootfs::bind_source(m, bundle)?;
-    let opts = MountOptions::parse(rootfs::options(m));
-    bind_tree(&source, &opts, Some(userns.as_fd())).map(Some)
-}
-
-type IdMaps<'a> = (&'a [LinuxIdMapping], &'a [LinuxIdMapping]);
-
-/// The mappings of an id-mapped mount: its own, or (runc 1.2) the container's when it has
-/// `idmap` without mappings of its own.
-fn idmap_of<'a>(
-    m: &'a oci_spec::runtime::Mount,
-    linux: &'a oci_spec::runtime::Linux,
-) -> Option<IdMaps<'a>> {
-    if let (Some(u), Some(g)) = (m.uid_mappings(), m.gid_mappings()) {
-        return Some((u, g));
-    }
-    let idmap = m
-        .options()
-        .iter()
-        .flatten()
-        .any(|o| o == "idmap" || o == "ridmap");
-    match (idmap, linux.uid_mappings(), linux.gid_mappings()) {
-        (true, Some(u), Some(g)) => Some((u, g)),
-        _ => None,
-    }
 }
 
 /// exec.fifo: the init holds it open read-write and blocks reading; `start` writes one byte.

@@ -104,6 +104,7 @@ pub fn exec(root: &Root, opts: ExecOptions) -> Result<i32> {
         linux: None,
         runtime_hooks: None,
         seccomp_agent: seccomp_agent.as_ref().map(|f| f as _),
+        mount_source: None,
         final_cpus: affinity.final_cpus.as_ref(),
     };
     let sigfd = if opts.detach {

@@ -19,7 +19,7 @@ use nix::sys::stat::Mode;
 use nix::unistd::Pid;
 
 use crate::hooks::{self, Kind};
-use crate::linux::sys;
+use crate::linux::{host_root, sys};
 use crate::seccomp;
 use crate::state::{ContainerDir, NotFound, Root, State, Status};
 
@@ -189,7 +189,7 @@ pub(crate) fn open_init(state: &State) -> Result<OwnedFd> {
 }
 
 pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
-    root.remove_dead_creates(id);
+    root.remove_abandoned(id);
     let dir = match root.open(id).and_then(|dir| dir.lock().map(|()| dir)) {
         Ok(d) => d,
         Err(e) if force && e.downcast_ref::<NotFound>().is_some() => return Ok(()),
@@ -218,6 +218,7 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
             .signal_all(libc::SIGKILL)
             .context("kill what is left in the container's cgroup")?;
     }
+    host_root::release(&dir.path, &state.rootfs)?;
     state.cgroup.destroy()?;
     let spec = state.hooks.then(|| dir.load_config(&state).ok()).flatten();
     dir.remove()?;

@@ -2,9 +2,11 @@
 
 pub mod affinity;
 pub mod apparmor;
+pub mod bind_source;
 pub mod capabilities;
 pub mod copyup;
 pub mod devices;
+pub mod host_root;
 pub mod idlist;
 pub mod mempolicy;
 pub mod mount;

@@ -5,8 +5,10 @@
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
 use nix::errno::Errno;
+use nix::fcntl::{open, OFlag};
+use nix::sys::stat::Mode;
 
 use crate::linux::sys::{self, MountAttr};
 
@@ -268,15 +270,18 @@ pub fn bind_tree(
     opts: &MountOptions,
     userns: Option<BorrowedFd>,
 ) -> Result<OwnedFd> {
-    let mut flags = libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC;
-    if opts.recursive {
-        flags |= libc::AT_RECURSIVE as u32;
-    }
-    let src = source
-        .to_str()
-        .ok_or_else(|| anyhow!("bind source {} is not UTF-8", source.display()))?;
-    let tree = sys::open_tree(libc::AT_FDCWD, src, flags)
+    let src = open(source, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
         .with_context(|| format!("bind {}", source.display()))?;
+    bind_tree_of(src.as_fd(), opts, userns).with_context(|| format!("bind {}", source.display()))
+}
+
+/// A detached copy of the mount tree at the handle `source`, with the options applied.
+pub fn bind_tree_of(
+    source: BorrowedFd,
+    opts: &MountOptions,
+    userns: Option<BorrowedFd>,
+) -> Result<OwnedFd> {
+    let tree = bind_fd(source, opts.recursive)?;
     set_tree_attrs(tree.as_fd(), opts, userns)?;
     Ok(tree)
 }

@@ -1,12 +1,12 @@
 //! The container's root filesystem, in runc's order: propagation of `/`, the rootfs bound onto
 //! itself, every mount of config.json, /dev, then pivot_root (or MS_MOVE + chroot). After the
-//! switch: read-only root, readonlyPaths and maskedPaths.
+//! switch and the console: read-only /dev and root (`Finalize`), then readonlyPaths and
+//! maskedPaths.
 
-use std::fs;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use nix::errno::Errno;
 use nix::fcntl::{open, openat, OFlag};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
@@ -16,6 +16,7 @@ use nix::unistd::{chdir, chroot, fchdir, pivot_root};
 use oci_spec::runtime::{Mount, Spec};
 
 use crate::cgroups::mount::CgroupMount;
+use crate::linux::bind_source;
 use crate::linux::copyup::copy_tree;
 use crate::linux::devices;
 use crate::linux::mount::{attach, bind_fd, bind_tree, new_fs, MountOptions};
@@ -29,9 +30,11 @@ pub struct Rootfs<'a> {
     pub bundle: &'a Path,
     pub userns: bool,
     pub cgroup: CgroupMount<'a>,
-    /// For each id-mapped bind mount, its detached tree, made and id-mapped on the host side
-    /// (the kernel wants CAP_SYS_ADMIN over the filesystem's user namespace for that).
-    pub idmapped: &'a [Option<OwnedFd>],
+    /// Asks berth for its part of the bind `mounts[index]` (`bind_source`).
+    pub from_berth: &'a dyn Fn(usize) -> Result<Option<OwnedFd>>,
+    /// No mount namespace of the container's own: the rootfs as berth bound it in the host's
+    /// (`host_root`). Nothing of the host's propagation is touched, and chroot is the switch.
+    pub host_root: Option<BorrowedFd<'a>>,
     pub no_pivot: bool,
 }
 
@@ -56,25 +59,24 @@ impl Rootfs<'_> {
     }
 
     /// Everything up to and including the switch into the new root; `before_pivot` runs once
-    /// the mounts are made (the createContainer hooks).
-    pub fn prepare(&self, before_pivot: impl FnOnce() -> Result<()>) -> Result<()> {
+    /// the mounts are made (the createContainer hooks). What must wait for the console is
+    /// returned.
+    pub fn prepare(&self, before_pivot: impl FnOnce() -> Result<()>) -> Result<Finalize> {
         let propagation = self
             .spec
             .linux()
             .as_ref()
             .and_then(|l| l.rootfs_propagation().as_deref())
             .and_then(propagation_flags);
-        // Host mount events still reach the container; nothing flows back.
-        let root_flags = match propagation {
-            Some(p) if p.contains(MsFlags::MS_SHARED) => p | MsFlags::MS_REC,
-            _ => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        let made;
+        let root = match self.host_root {
+            Some(bound) => bound,
+            None => {
+                self.set_root_propagation(propagation)?;
+                made = self.bind_rootfs()?;
+                made.as_fd()
+            }
         };
-        mount(None::<&str>, "/", None::<&str>, root_flags, None::<&str>)
-            .context("set propagation of /")?;
-        if root_flags.contains(MsFlags::MS_SHARED) {
-            make_parent_private(self.rootfs)?;
-        }
-        let root = self.bind_rootfs()?;
         let mut dev_readonly = false;
         for (i, m) in self.mounts().iter().enumerate() {
             dev_readonly |= self
@@ -91,18 +93,36 @@ impl Rootfs<'_> {
             devices::create(root.as_fd(), &nodes, self.userns)?;
             devices::symlinks(root.as_fd())?;
         }
-        if dev_readonly {
-            set_readonly(root.as_fd(), Path::new("/dev")).context("make /dev read-only")?;
-        }
         before_pivot()?;
-        if self.no_pivot {
-            move_root(root.as_fd())?;
+        if self.host_root.is_some() {
+            chroot_into(root)?;
+            // validate refuses rootfsPropagation here: it would be the host's.
+        } else if self.no_pivot {
+            move_root(root)?;
         } else {
-            pivot(root.as_fd())?;
+            pivot(root)?;
         }
-        if let Some(p) = propagation {
+        if let Some(p) = propagation.filter(|_| self.host_root.is_none()) {
             mount(None::<&str>, "/", None::<&str>, p, None::<&str>)
                 .context("set rootfsPropagation")?;
+        }
+        Ok(Finalize {
+            dev_readonly,
+            root_readonly: self.spec.root().as_ref().and_then(|r| r.readonly()) == Some(true),
+        })
+    }
+
+    /// Host mount events still reach the container's namespace; nothing flows back (unless
+    /// rootfsPropagation shares it).
+    fn set_root_propagation(&self, propagation: Option<MsFlags>) -> Result<()> {
+        let root_flags = match propagation {
+            Some(p) if p.contains(MsFlags::MS_SHARED) => p | MsFlags::MS_REC,
+            _ => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        };
+        mount(None::<&str>, "/", None::<&str>, root_flags, None::<&str>)
+            .context("set propagation of /")?;
+        if root_flags.contains(MsFlags::MS_SHARED) {
+            make_parent_private(self.rootfs)?;
         }
         Ok(())
     }
@@ -132,24 +152,24 @@ impl Rootfs<'_> {
     }
 
     /// Mounts one entry of `mounts`; returns true when it is a read-only /dev whose
-    /// read-only flag must wait until the device nodes exist.
+    /// read-only flag must wait until the device nodes and the console exist (`Finalize`).
     fn mount_one(&self, root: BorrowedFd, index: usize, m: &Mount) -> Result<bool> {
         let dest = m.destination();
         let opts = MountOptions::parse(options(m));
         let typ = m.typ().as_deref().unwrap_or("");
         let bind = opts.bind || typ == "bind";
-        let source = bind.then(|| bind_source(m, self.bundle)).transpose()?;
-        let kind = match &source {
-            Some(source) => {
-                let meta = fs::metadata(source)
-                    .with_context(|| format!("bind source {}", source.display()))?;
-                if meta.is_dir() {
-                    Kind::Dir
-                } else {
-                    Kind::File
-                }
+        // A bind's tree comes first: the destination is made as what it is, file or directory.
+        let tree = (bind && !opts.remount)
+            .then(|| bind_source::tree(self.spec, self.bundle, index, self.userns, self.from_berth))
+            .transpose()?;
+        let kind = match &tree {
+            Some(tree)
+                if file_kind(fstat(tree).context("stat bind source")?.st_mode)
+                    != SFlag::S_IFDIR =>
+            {
+                Kind::File
             }
-            None => Kind::Dir,
+            _ => Kind::Dir,
         };
         // One lookup: the destination is opened once, checked through that handle and mounted
         // on it — a rename in the image between a check and a second lookup changes nothing.
@@ -171,16 +191,8 @@ impl Rootfs<'_> {
             self.cgroup.mount(target.as_fd(), dest, &opts)?;
             return Ok(false);
         }
-        if let Some(source) = source {
-            let made;
-            let tree = match self.idmapped.get(index).and_then(Option::as_ref) {
-                Some(prepared) => prepared.as_fd(),
-                None => {
-                    made = bind_tree(&source, &opts, None)?;
-                    made.as_fd()
-                }
-            };
-            attach(tree, target.as_fd(), &opts)?;
+        if let Some(tree) = tree {
+            attach(tree.as_fd(), target.as_fd(), &opts)?;
             return Ok(false);
         }
         let mut flags = opts.fsmount_flags();
@@ -232,16 +244,24 @@ impl Rootfs<'_> {
             && self.userns
             && err.root_cause().downcast_ref::<Errno>() == Some(&Errno::EPERM)
     }
+}
 
-    /// After the switch: the read-only root.
-    pub fn make_root_readonly(&self) -> Result<()> {
-        if self.spec.root().as_ref().and_then(|r| r.readonly()) == Some(true) {
-            let root = open("/", OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())?;
-            let ro = MountAttr {
-                set: libc::MOUNT_ATTR_RDONLY,
-                ..MountAttr::default()
-            };
-            sys::mount_setattr(root.as_fd(), false, &ro).context("make the root read-only")?;
+/// What runc's finalizeRootfs does once the console is in place: a read-only /dev (its device
+/// nodes and /dev/console had to be made first), then the read-only root.
+#[must_use = "the read-only /dev and root are only applied by `run`"]
+pub struct Finalize {
+    dev_readonly: bool,
+    root_readonly: bool,
+}
+
+impl Finalize {
+    pub fn run(self) -> Result<()> {
+        let root = root_handle()?;
+        if self.dev_readonly {
+            set_readonly(root.as_fd(), Path::new("/dev")).context("make /dev read-only")?;
+        }
+        if self.root_readonly {
+            set_readonly(root.as_fd(), Path::new("/")).context("make the root read-only")?;
         }
         Ok(())
     }
@@ -310,32 +330,22 @@ fn ordinary_directory(root: BorrowedFd, dest: &Path, typ: &str) -> Result<OwnedF
     Ok(target)
 }
 
+/// Where `fd` is in the current mount namespace.
+fn fd_path(fd: BorrowedFd) -> Result<PathBuf> {
+    let link = format!("/proc/self/fd/{}", fd.as_raw_fd());
+    nix::fcntl::readlink(link.as_str())
+        .map(PathBuf::from)
+        .with_context(|| format!("readlink {link}"))
+}
+
 /// The path of `fd` inside the rootfs `root` (both handles in the current mount namespace).
 fn path_in_root(root: BorrowedFd, fd: BorrowedFd) -> Result<PathBuf> {
-    let path_of = |fd: BorrowedFd| {
-        let link = format!("/proc/self/fd/{}", fd.as_raw_fd());
-        nix::fcntl::readlink(link.as_str())
-            .map(PathBuf::from)
-            .context("resolve the mount destination")
-    };
+    let path_of = |fd| fd_path(fd).context("resolve the mount destination");
     let (root_path, path) = (path_of(root)?, path_of(fd)?);
     let rel = path
         .strip_prefix(&root_path)
         .with_context(|| format!("{} is outside the rootfs", path.display()))?;
     Ok(Path::new("/").join(rel))
-}
-
-/// A bind mount's source: absolute, or relative to the bundle.
-pub fn bind_source(m: &Mount, bundle: &Path) -> Result<PathBuf> {
-    let source = m
-        .source()
-        .as_ref()
-        .ok_or_else(|| anyhow!("bind mount has no source"))?;
-    Ok(if source.is_absolute() {
-        source.clone()
-    } else {
-        bundle.join(source)
-    })
 }
 
 pub fn options(m: &Mount) -> &[String] {
@@ -389,11 +399,67 @@ fn pivot(root: BorrowedFd) -> Result<()> {
 }
 
 fn move_root(root: BorrowedFd) -> Result<()> {
+    hide_host_pseudo_filesystems(&fd_path(root)?)?;
     fchdir(root).context("chdir to the rootfs")?;
     mount(Some("."), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>)
         .context("move the rootfs to /")?;
+    chroot_into(root)
+}
+
+fn chroot_into(root: BorrowedFd) -> Result<()> {
+    fchdir(root).context("chdir to the rootfs")?;
     chroot(".").context("chroot")?;
     chdir("/").context("chdir /")
+}
+
+/// Before MS_MOVE + chroot, every full procfs and sysfs mount outside the rootfs leaves the
+/// container's mount namespace (runc's msMoveRoot). Beyond the chroot they would still be there,
+/// and while a full procfs is mounted in the namespace, the kernel lets a process that makes a
+/// user namespace of its own mount a fresh, unmasked procfs (mount_too_revealing allows what is
+/// already visible). An unmount propagates like a mount: from the parent to its peers, which
+/// under a shared rootfsPropagation include the host's own `/` — so the parents, and the mounts
+/// themselves (for what is below them), become slaves first. One that cannot be unmounted is
+/// covered by a tmpfs.
+fn hide_host_pseudo_filesystems(rootfs: &Path) -> Result<()> {
+    let me = procfs::process::Process::myself()?;
+    let mounts = me.mountinfo().context("read /proc/self/mountinfo")?.0;
+    let hidden: Vec<_> = mounts
+        .iter()
+        .filter(|m| {
+            m.root == "/"
+                && matches!(m.fs_type.as_str(), "proc" | "sysfs")
+                && !m.mount_point.starts_with(rootfs)
+        })
+        .collect();
+    let make_slave = |point: &Path, flags: MsFlags| {
+        mount(None::<&str>, point, None::<&str>, flags, None::<&str>)
+            .with_context(|| format!("make {} a slave", point.display()))
+    };
+    for m in &hidden {
+        if let Some(parent) = mounts.iter().find(|p| p.mnt_id == m.pid) {
+            make_slave(&parent.mount_point, MsFlags::MS_SLAVE)?;
+        }
+    }
+    for m in hidden {
+        let point = &m.mount_point;
+        match make_slave(point, MsFlags::MS_SLAVE | MsFlags::MS_REC) {
+            // Below one unmounted before.
+            Err(e) if e.root_cause().downcast_ref() == Some(&Errno::ENOENT) => continue,
+            other => other?,
+        }
+        match umount2(point, MntFlags::MNT_DETACH) {
+            Err(Errno::EINVAL | Errno::EPERM) => mount(
+                Some("tmpfs"),
+                point,
+                Some("tmpfs"),
+                MsFlags::empty(),
+                None::<&str>,
+            )
+            .with_context(|| format!("cover {}", point.display()))?,
+            other => other.with_context(|| format!("unmount {}", point.display()))?,
+        }
+    }
+    Ok(())
 }
 
 fn set_readonly(root: BorrowedFd, path: &Path) -> Result<()> {

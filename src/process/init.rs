@@ -30,7 +30,7 @@ pub fn setup_and_exec(cfg: &InitConfig, ch: &Channel) -> Result<Infallible> {
         .collect();
     keep.extend(cfg.fifo.iter().map(|f| f.as_raw_fd()));
     keep.extend(cfg.plan.joins.iter().map(|(_, f)| f.as_raw_fd()));
-    keep.extend(cfg.idmapped.iter().flatten().map(|f| f.as_raw_fd()));
+    keep.extend(cfg.host_root.iter().map(|f| f.as_raw_fd()));
     launch::enter_clone(ch, cfg.proc.preserve_fds, &keep)?;
     cfg.plan.enter(ch)?;
     if cfg.plan.creates(CloneFlags::CLONE_NEWNET) {
@@ -55,6 +55,10 @@ pub fn setup_and_exec(cfg: &InitConfig, ch: &Channel) -> Result<Infallible> {
         ch.expect_done()?;
     }
     let userns = cfg.plan.has(CloneFlags::CLONE_NEWUSER);
+    let from_berth = |index| {
+        ch.send(&ChildMsg::MountSource(index))?;
+        ch.expect_done_with_fd()
+    };
     let fs = rootfs::Rootfs {
         spec: cfg.spec,
         rootfs: cfg.rootfs,
@@ -65,7 +69,8 @@ pub fn setup_and_exec(cfg: &InitConfig, ch: &Channel) -> Result<Infallible> {
             cgroupns: cfg.plan.has(CloneFlags::CLONE_NEWCGROUP),
             userns,
         },
-        idmapped: &cfg.idmapped,
+        from_berth: &from_berth,
+        host_root: cfg.host_root,
         no_pivot: cfg.no_pivot,
     };
     // Hooks run inside the container see its own pid (1 in a pid namespace), as with runc.
@@ -75,14 +80,14 @@ pub fn setup_and_exec(cfg: &InitConfig, ch: &Channel) -> Result<Infallible> {
         env: Some(&[]),
         cwd: Some(cfg.rootfs),
     };
-    fs.prepare(|| {
+    let finalize = fs.prepare(|| {
         let state = hook_state("creating");
         hooks::run_inheriting(Kind::CreateContainer, cfg.hooks, &state, create_container)
     })?;
     if cfg.proc.process.terminal() == Some(true) {
         launch::terminal(&cfg.proc, ch, true)?;
     }
-    fs.make_root_readonly()?;
+    finalize.run()?;
     if let Some(name) = cfg.spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         nix::unistd::sethostname(name).context("set hostname")?;
     }

@@ -11,7 +11,7 @@ pub mod launch;
 pub mod spawn;
 pub mod sync;
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Result};
@@ -125,8 +125,8 @@ pub struct InitConfig<'a> {
     pub bundle: &'a Path,
     pub plan: NamespacePlan,
     pub cgroup: &'a CgroupPaths,
-    /// Per mount: the prepared tree of an id-mapped bind mount.
-    pub idmapped: Vec<Option<OwnedFd>>,
+    /// Without a mount namespace of its own: the rootfs, bound by berth in the host's.
+    pub host_root: Option<BorrowedFd<'a>>,
     /// exec.fifo opened read-write: `create` blocks on it until `start`.
     pub fifo: Option<OwnedFd>,
     pub no_pivot: bool,

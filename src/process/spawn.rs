@@ -3,7 +3,7 @@
 
 use std::convert::Infallible;
 use std::fs::File;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use anyhow::{anyhow, bail, Context, Result};
 use nix::sched::{CloneFlags, CpuSet};
@@ -30,6 +30,9 @@ pub struct Placement<'a> {
     pub linux: Option<&'a Linux>,
     /// Runs the prestart and createRuntime hooks for the init's pid (create).
     pub runtime_hooks: Option<&'a dyn Fn(Pid) -> Result<()>>,
+    /// Makes berth's part of the bind `mounts[index]` for the process `pid`, in its mount
+    /// namespace (create, as root: `bind_source::open_for`).
+    pub mount_source: Option<&'a dyn Fn(Pid, usize) -> Result<OwnedFd>>,
     /// Hands the seccomp notify listener of the process `pid` to the seccomp agent.
     pub seccomp_agent: Option<&'a dyn Fn(Pid, OwnedFd) -> Result<()>>,
     /// The CPUs the process runs on once in its cgroup (`execCPUAffinity.final`); every CPU
@@ -185,6 +188,11 @@ fn converse(p: &Placement, ch: &Channel, track: &mut Tracked) -> Result<Option<O
                     run(track.init.unwrap_or(first))?;
                 }
                 ch.send(&ParentMsg::Done)?;
+            }
+            ChildMsg::MountSource(index) => {
+                let pid = track.init.unwrap_or(first);
+                let fd = p.mount_source.map(|open| open(pid, index)).transpose()?;
+                ch.send_with_fd(&ParentMsg::Done, fd.as_ref().map(|f| f.as_raw_fd()))?;
             }
             ChildMsg::InitPid(pid) => {
                 track.init = Some(Pid::from_raw(pid));

@@ -24,6 +24,10 @@ pub enum ChildMsg {
     NetDevices,
     /// Namespaces are in place: run the prestart and createRuntime hooks (runtime namespace).
     RuntimeHooks,
+    /// Berth's part of the bind `mounts[index]`, made in the child's mount namespace: a handle
+    /// on a source out of the user namespace's reach, or an id-mapped tree (`Done` carries it;
+    /// nothing when berth is not root).
+    MountSource(usize),
     /// The forced second fork happened: this is the container init (a pid in berth's namespace).
     InitPid(i32),
     /// The terminal's master side (the fd travels with this message).
@@ -166,17 +170,26 @@ impl Channel {
 
     /// Receives a message that must arrive (the other side closing is an error).
     pub fn expect<T: DeserializeOwned>(&self) -> Result<T> {
+        self.expect_with_fd().map(|(msg, _)| msg)
+    }
+
+    fn expect_with_fd<T: DeserializeOwned>(&self) -> Result<(T, Option<OwnedFd>)> {
         match self.recv()? {
-            Some((msg, _)) => Ok(msg),
+            Some(received) => Ok(received),
             None => bail!("berth went away during container set-up"),
         }
     }
 
     /// The container side waits for berth to answer a request with `Done`.
     pub fn expect_done(&self) -> Result<()> {
-        match self.expect::<ParentMsg>()? {
-            ParentMsg::Done => Ok(()),
-            other => bail!("unexpected message from berth: {other:?}"),
+        self.expect_done_with_fd().map(drop)
+    }
+
+    /// `expect_done` for an answer that may carry a descriptor.
+    pub fn expect_done_with_fd(&self) -> Result<Option<OwnedFd>> {
+        match self.expect_with_fd::<ParentMsg>()? {
+            (ParentMsg::Done, fd) => Ok(fd),
+            (other, _) => bail!("unexpected message from berth: {other:?}"),
         }
     }
 }
