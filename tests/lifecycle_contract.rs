@@ -576,10 +576,18 @@ fn delete_force_removes_a_create_killed_in_its_hooks() {
             128 + 9,
             "create was to be killed by its hook: {out:?}"
         );
+        // What the crash leaves for delete --force: the cgroups, and the frozen init of w2. The
+        // init of w1 ends once it sees berth gone: soon, or already (a slow machine, a VM).
         assert!(
-            !processes_in(&env.cgroup_path(id)).is_empty(),
-            "{id}: the init is left in the cgroup"
+            env.cgroup_dirs(id).iter().all(|d| d.exists()),
+            "{id}: the cgroup is gone"
         );
+        if id == "w2" {
+            assert!(
+                !processes_in(&env.cgroup_path(id)).is_empty(),
+                "{id}: the frozen init is left in the cgroup"
+            );
+        }
         let out = bounded(&env, &["delete", "--force", id], Duration::from_secs(15))
             .unwrap_or_else(|| panic!("{id}: delete --force hung"));
         assert_eq!(out.code, 0, "{id}: {out:?}");
