@@ -2015,8 +2015,19 @@ fn idmapped_binds_keep_the_flags_the_host_mount_locks() {
     let env = Env::new("rootfs-idmap-locked");
     let rootfs = env.copy_rootfs();
     fs::create_dir(rootfs.join("mnt/r")).unwrap();
+    // A read-only bind of a directory of the test's: not a tmpfs, which Linux before 6.3 cannot
+    // id-map (the cgroup v2 VMs run 6.1).
     let src = env.dir.join("ro");
-    let ro = host_tmpfs_with(&src, MsFlags::empty());
+    fs::create_dir(&src).unwrap();
+    mount(
+        Some(&src),
+        &src,
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .unwrap();
+    let ro = HostMount(src.clone());
     let flags = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY;
     mount(None::<&str>, &src, None::<&str>, flags, None::<&str>).unwrap();
     let map = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
