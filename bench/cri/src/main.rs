@@ -11,7 +11,12 @@ use berth_bench::stats::Series;
 use berth_cri_tests::Harness;
 use std::time::{Duration, Instant};
 
-const STEPS: [&str; 4] = ["RunPodSandbox", "Create+StartContainer", "stop and remove the pod", "whole pod"];
+const STEPS: [&str; 4] = [
+    "RunPodSandbox",
+    "Create+StartContainer",
+    "stop and remove the pod",
+    "whole pod",
+];
 
 /// One pod's steps, in ms.
 async fn one_pod(h: &Harness) -> Result<[f64; 4]> {
@@ -19,10 +24,15 @@ async fn one_pod(h: &Harness) -> Result<[f64; 4]> {
     let mut pod = h.pod("bench").run().await?;
     let started = Instant::now();
     // Exits on TERM at once, as a well-behaved workload does.
-    pod.start(h.busybox("app").shell("trap 'exit 0' TERM; sleep 1000 & wait")).await?;
+    pod.start(
+        h.busybox("app")
+            .shell("trap 'exit 0' TERM; sleep 1000 & wait"),
+    )
+    .await?;
     let start = started.elapsed();
+    let run = pod.run_time;
     let remove = pod.remove(30).await?;
-    Ok([ms(pod.run_time), ms(start), ms(remove), ms(pod.run_time + start + remove)])
+    Ok([ms(run), ms(start), ms(remove), ms(run + start + remove)])
 }
 
 fn parse() -> Result<(usize, Vec<String>)> {
@@ -53,12 +63,16 @@ async fn main() -> Result<()> {
     }
     // A warm-up pod each (image snapshots, the shim binary in the page cache), not counted.
     for h in &harnesses {
-        one_pod(h).await.with_context(|| format!("warm-up pod on {}", h.handler))?;
+        one_pod(h)
+            .await
+            .with_context(|| format!("warm-up pod on {}", h.handler))?;
     }
     let mut series: Vec<[Series; 4]> = handlers.iter().map(|_| Default::default()).collect();
     for round in 0..pods {
         for (h, s) in harnesses.iter().zip(&mut series) {
-            let steps = one_pod(h).await.with_context(|| format!("pod {round} on {}", h.handler))?;
+            let steps = one_pod(h)
+                .await
+                .with_context(|| format!("pod {round} on {}", h.handler))?;
             for (step, value) in s.iter_mut().zip(steps) {
                 step.push(0, value);
             }
@@ -77,7 +91,10 @@ async fn main() -> Result<()> {
     }
     println!("{header}\n{rule}");
     for (i, step) in STEPS.iter().enumerate() {
-        let stats: Vec<_> = series.iter().map(|s| s[i].stats().expect("samples")).collect();
+        let stats: Vec<_> = series
+            .iter()
+            .map(|s| s[i].stats().expect("samples"))
+            .collect();
         let mut row = format!("| {step} |");
         for s in &stats {
             row += &format!(" {:.0} ({:.0}) |", s.median, s.p90);

@@ -12,8 +12,14 @@ pub struct ContainerBuilder {
 impl ContainerBuilder {
     pub fn new(name: &str, image: &str) -> ContainerBuilder {
         let config = cri::ContainerConfig {
-            metadata: Some(cri::ContainerMetadata { name: name.into(), attempt: 0 }),
-            image: Some(cri::ImageSpec { image: image.into(), ..Default::default() }),
+            metadata: Some(cri::ContainerMetadata {
+                name: name.into(),
+                attempt: 0,
+            }),
+            image: Some(cri::ImageSpec {
+                image: image.into(),
+                ..Default::default()
+            }),
             log_path: format!("{name}/0.log"),
             linux: Some(cri::LinuxContainerConfig {
                 resources: Some(cri::LinuxContainerResources::default()),
@@ -37,8 +43,16 @@ impl ContainerBuilder {
 
     /// Kubelet's restart: the same name, the next attempt, a log file of its own.
     pub fn attempt(mut self, attempt: u32) -> ContainerBuilder {
-        let name = self.config.metadata.as_ref().map(|m| m.name.clone()).unwrap_or_default();
-        self.config.metadata = Some(cri::ContainerMetadata { name: name.clone(), attempt });
+        let name = self
+            .config
+            .metadata
+            .as_ref()
+            .map(|m| m.name.clone())
+            .unwrap_or_default();
+        self.config.metadata = Some(cri::ContainerMetadata {
+            name: name.clone(),
+            attempt,
+        });
         self.config.log_path = format!("{name}/{attempt}.log");
         self
     }
@@ -49,8 +63,14 @@ impl ContainerBuilder {
         self
     }
 
-    pub fn security(mut self, set: impl FnOnce(&mut cri::LinuxContainerSecurityContext)) -> ContainerBuilder {
-        set(self.linux().security_context.get_or_insert_with(Default::default));
+    pub fn security(
+        mut self,
+        set: impl FnOnce(&mut cri::LinuxContainerSecurityContext),
+    ) -> ContainerBuilder {
+        set(self
+            .linux()
+            .security_context
+            .get_or_insert_with(Default::default));
         self
     }
 
@@ -64,7 +84,9 @@ impl ContainerBuilder {
     }
 
     pub(crate) fn security_context(&mut self) -> &mut cri::LinuxContainerSecurityContext {
-        self.linux().security_context.get_or_insert_with(Default::default)
+        self.linux()
+            .security_context
+            .get_or_insert_with(Default::default)
     }
 }
 
@@ -89,7 +111,12 @@ impl Container {
         let mut pids: Vec<i32> = crate::host::existing_cgroup_dirs(&self.cgroup)
             .iter()
             .filter_map(|d| std::fs::read_to_string(d.join("cgroup.procs")).ok())
-            .flat_map(|procs| procs.lines().filter_map(|l| l.parse().ok()).collect::<Vec<i32>>())
+            .flat_map(|procs| {
+                procs
+                    .lines()
+                    .filter_map(|l| l.parse().ok())
+                    .collect::<Vec<i32>>()
+            })
             .collect();
         pids.sort_unstable();
         pids.dedup();

@@ -77,7 +77,9 @@ impl Env {
         let log = std::fs::read_to_string(&self.containerd_log).unwrap_or_default();
         let lines: Vec<&str> = log
             .lines()
-            .filter(|l| l.contains(id) && (l.contains("level=error") || l.contains("level=warning")))
+            .filter(|l| {
+                l.contains(id) && (l.contains("level=error") || l.contains("level=warning"))
+            })
             .collect();
         lines[lines.len().saturating_sub(12)..].join("\n")
     }

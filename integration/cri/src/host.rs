@@ -15,11 +15,16 @@ pub struct Process {
 
 impl Process {
     pub fn new(pid: i32) -> Process {
-        Process { pid, start_time: start_time(pid).ok() }
+        Process {
+            pid,
+            start_time: start_time(pid).ok(),
+        }
     }
 
     pub fn alive(&self) -> bool {
-        self.start_time.is_some() && start_time(self.pid).ok() == self.start_time && !zombie(self.pid)
+        self.start_time.is_some()
+            && start_time(self.pid).ok() == self.start_time
+            && !zombie(self.pid)
     }
 }
 
@@ -31,7 +36,10 @@ fn stat_fields(pid: i32) -> Result<Vec<String>> {
 }
 
 fn start_time(pid: i32) -> Result<u64> {
-    Ok(stat_fields(pid)?.get(19).context("no start time")?.parse()?)
+    Ok(stat_fields(pid)?
+        .get(19)
+        .context("no start time")?
+        .parse()?)
 }
 
 fn zombie(pid: i32) -> bool {
@@ -53,10 +61,14 @@ pub fn host_namespace(kind: &str) -> Result<String> {
 /// The pids of live processes whose NUL-separated command line contains every one of `words` as
 /// a whole argument.
 pub fn processes_with_args(words: &[&str]) -> Vec<i32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else { return vec![] };
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
     dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
         .filter(|pid| {
-            let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else { return false };
+            let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+                return false;
+            };
             let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
             words.iter().all(|w| args.contains(&w.as_bytes()))
         })
@@ -77,7 +89,8 @@ pub fn cgroup_mounts() -> Vec<PathBuf> {
         .filter_map(|line| {
             let (pre, post) = line.split_once(" - ")?;
             let fstype = post.split_whitespace().next()?;
-            (fstype == "cgroup" || fstype == "cgroup2").then(|| pre.split_whitespace().nth(4).map(PathBuf::from))?
+            (fstype == "cgroup" || fstype == "cgroup2")
+                .then(|| pre.split_whitespace().nth(4).map(PathBuf::from))?
         })
         .collect()
 }
@@ -94,7 +107,9 @@ pub fn cgroup_relative_path(driver: CgroupDriver, cgroups_path: &str) -> Result<
         }
         CgroupDriver::Systemd => {
             let mut parts = cgroups_path.splitn(3, ':');
-            let (Some(slice), Some(prefix), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
+            let (Some(slice), Some(prefix), Some(name)) =
+                (parts.next(), parts.next(), parts.next())
+            else {
                 bail!("cgroupsPath {cgroups_path:?} is not slice:prefix:name");
             };
             // a-b-c.slice lives in a.slice/a-b.slice/a-b-c.slice.
@@ -115,7 +130,11 @@ pub fn cgroup_relative_path(driver: CgroupDriver, cgroups_path: &str) -> Result<
 
 /// Which of the directories of `relative` exist in any hierarchy.
 pub fn existing_cgroup_dirs(relative: &Path) -> Vec<PathBuf> {
-    cgroup_mounts().into_iter().map(|m| m.join(relative)).filter(|d| d.is_dir()).collect()
+    cgroup_mounts()
+        .into_iter()
+        .map(|m| m.join(relative))
+        .filter(|d| d.is_dir())
+        .collect()
 }
 
 /// Mount points (from the host's mountinfo) whose path contains `needle`.
@@ -143,15 +162,23 @@ pub fn host_veth(netns: &Path) -> Result<String> {
         .split_once("eth0@if")
         .and_then(|(_, rest)| rest.split(':').next())
         .and_then(|n| n.parse().ok())
-        .with_context(|| format!("no veth peer in {text:?} {}", String::from_utf8_lossy(&out.stderr)))?;
+        .with_context(|| {
+            format!(
+                "no veth peer in {text:?} {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })?;
     interface_by_index(peer).with_context(|| format!("no host interface with index {peer}"))
 }
 
 fn interface_by_index(index: u32) -> Option<String> {
-    std::fs::read_dir("/sys/class/net").ok()?.filter_map(Result::ok).find_map(|e| {
-        let i = std::fs::read_to_string(e.path().join("ifindex")).ok()?;
-        (i.trim().parse() == Ok(index)).then(|| e.file_name().to_string_lossy().into_owned())
-    })
+    std::fs::read_dir("/sys/class/net")
+        .ok()?
+        .filter_map(Result::ok)
+        .find_map(|e| {
+            let i = std::fs::read_to_string(e.path().join("ifindex")).ok()?;
+            (i.trim().parse() == Ok(index)).then(|| e.file_name().to_string_lossy().into_owned())
+        })
 }
 
 pub fn interface_exists(name: &str) -> bool {

@@ -30,7 +30,12 @@ impl Harness {
     pub async fn connect(handler: &str) -> Result<Harness> {
         let env = Env::from_env()?;
         let cri = Cri::connect(&env.endpoint).await?;
-        Ok(Harness { env: Arc::new(env), cri, handler: handler.into(), live: Default::default() })
+        Ok(Harness {
+            env: Arc::new(env),
+            cri,
+            handler: handler.into(),
+            live: Default::default(),
+        })
     }
 
     /// A pod named after `name` and this handler, with kubelet's defaults: its own network and
@@ -48,11 +53,20 @@ impl Harness {
                 attempt: 0,
             }),
             hostname: name.chars().take(63).collect(),
-            log_directory: self.env.dir.join("pods").join(&uid).to_string_lossy().into_owned(),
+            log_directory: self
+                .env
+                .dir
+                .join("pods")
+                .join(&uid)
+                .to_string_lossy()
+                .into_owned(),
             linux: Some(cri::LinuxPodSandboxConfig {
                 cgroup_parent: self.env.pod_cgroup_parent(&uid),
                 security_context: Some(cri::LinuxSandboxSecurityContext {
-                    namespace_options: Some(namespaces(NamespaceMode::Pod, NamespaceMode::Container)),
+                    namespace_options: Some(namespaces(
+                        NamespaceMode::Pod,
+                        NamespaceMode::Container,
+                    )),
                     seccomp: Some(cri::SecurityProfile {
                         profile_type: cri::security_profile::ProfileType::Unconfined as i32,
                         ..Default::default()
@@ -63,7 +77,10 @@ impl Harness {
             }),
             ..Default::default()
         };
-        PodBuilder { harness: self.clone(), config }
+        PodBuilder {
+            harness: self.clone(),
+            config,
+        }
     }
 
     /// A container of the busybox image.
@@ -108,7 +125,9 @@ impl PodBuilder {
     }
 
     fn namespace_options(&mut self) -> &mut cri::NamespaceOption {
-        self.security().namespace_options.get_or_insert_with(Default::default)
+        self.security()
+            .namespace_options
+            .get_or_insert_with(Default::default)
     }
 
     /// shareProcessNamespace (Pod), hostPID (Node) or a pid namespace per container (Container).
@@ -151,14 +170,24 @@ impl PodBuilder {
         let PodBuilder { harness, config } = self;
         std::fs::create_dir_all(&config.log_directory).context("the pod's log directory")?;
         let started = Instant::now();
-        let id = harness.cri.run_pod(config.clone(), &harness.handler).await?;
+        let id = harness
+            .cri
+            .run_pod(config.clone(), &harness.handler)
+            .await?;
         let run_time = started.elapsed();
         harness.live.lock().unwrap().push(id.clone());
         let mut traces = Traces::new(&harness, &config, &id);
         let state = harness.cri.pod_status(&id).await?;
         traces.record_runtime_object(&harness, &id, &state.info)?;
         traces.record_network(&state.info)?;
-        Ok(Pod { harness, id, config, traces, run_time, containers: vec![] })
+        Ok(Pod {
+            harness,
+            id,
+            config,
+            traces,
+            run_time,
+            containers: vec![],
+        })
     }
 }
 
@@ -190,10 +219,22 @@ impl Pod {
 
     /// CreateContainer with the pod's namespace options (unless the builder set its own).
     pub async fn create(&mut self, mut builder: ContainerBuilder) -> Result<String> {
-        let pod_ns = self.config.linux.as_ref().and_then(|l| l.security_context.as_ref());
-        let pod_ns = pod_ns.and_then(|s| s.namespace_options.clone()).unwrap_or_default();
-        builder.security_context().namespace_options.get_or_insert(pod_ns);
-        let id = self.cri().create_container(&self.id, builder.config, &self.config).await?;
+        let pod_ns = self
+            .config
+            .linux
+            .as_ref()
+            .and_then(|l| l.security_context.as_ref());
+        let pod_ns = pod_ns
+            .and_then(|s| s.namespace_options.clone())
+            .unwrap_or_default();
+        builder
+            .security_context()
+            .namespace_options
+            .get_or_insert(pod_ns);
+        let id = self
+            .cri()
+            .create_container(&self.id, builder.config, &self.config)
+            .await?;
         self.containers.push(id.clone());
         self.traces.ids.push(id.clone());
         Ok(id)
@@ -205,8 +246,15 @@ impl Pod {
         let id = self.create(builder).await?;
         self.cri().start_container(&id).await?;
         let state = self.cri().container_status(&id).await?;
-        let (init, cgroup) = self.traces.record_runtime_object(&self.harness, &id, &state.info)?;
-        Ok(Container { id, init, cgroup, log_path })
+        let (init, cgroup) = self
+            .traces
+            .record_runtime_object(&self.harness, &id, &state.info)?;
+        Ok(Container {
+            id,
+            init,
+            cgroup,
+            log_path,
+        })
     }
 
     /// ExecSync; the command's stdout when it exits 0, an error with its output otherwise.
@@ -226,7 +274,11 @@ impl Pod {
 
     /// `sh -c script` by ExecSync, its stdout trimmed.
     pub async fn sh(&self, container: &Container, script: &str) -> Result<String> {
-        Ok(self.exec(container, &["sh", "-c", script]).await?.trim().to_string())
+        Ok(self
+            .exec(container, &["sh", "-c", script])
+            .await?
+            .trim()
+            .to_string())
     }
 
     /// Waits (up to `within`) until container `id` has exited; its final status.
@@ -258,7 +310,7 @@ impl Pod {
         let started = Instant::now();
         for c in self.cri().list_containers(&self.id).await? {
             if c.state == cri::ContainerState::ContainerRunning as i32 {
-                let took = self.stop_container(&c.id, grace).await?;
+                let took = self.explained(&c.id, self.stop_container(&c.id, grace).await)?;
                 ensure!(
                     took < Duration::from_secs(grace as u64 + 5),
                     "StopContainer of {} took {took:.1?} with a grace period of {grace} s{}",
@@ -268,14 +320,27 @@ impl Pod {
             }
         }
         let stop_started = Instant::now();
-        self.cri().stop_pod(&self.id).await.with_context(|| self.log_hint(&self.id))?;
+        self.explained(&self.id, self.cri().stop_pod(&self.id).await)?;
         let took = stop_started.elapsed();
-        ensure!(took < Duration::from_secs(10), "StopPodSandbox took {took:.1?}{}", self.log_hint(&self.id));
-        self.cri().remove_pod(&self.id).await.with_context(|| self.log_hint(&self.id))?;
+        ensure!(
+            took < Duration::from_secs(10),
+            "StopPodSandbox took {took:.1?}{}",
+            self.log_hint(&self.id)
+        );
+        self.explained(&self.id, self.cri().remove_pod(&self.id).await)?;
         let total = started.elapsed();
-        self.harness.live.lock().unwrap().retain(|id| *id != self.id);
+        self.harness
+            .live
+            .lock()
+            .unwrap()
+            .retain(|id| *id != self.id);
         self.check_nothing_left().await?;
         Ok(total)
+    }
+
+    /// `result`, an error followed by what containerd's log says about `id`.
+    pub fn explained<T>(&self, id: &str, result: Result<T>) -> Result<T> {
+        result.map_err(|e| anyhow::anyhow!("{e:#}{}", self.log_hint(id)))
     }
 
     /// containerd's warnings and errors about this pod and its containers, for a failure message.
@@ -290,9 +355,17 @@ impl Pod {
 
     async fn check_nothing_left(&mut self) -> Result<()> {
         let pods = self.cri().list_pods().await?;
-        ensure!(!pods.iter().any(|p| p.id == self.id), "pod {} still listed after RemovePodSandbox", self.id);
+        ensure!(
+            !pods.iter().any(|p| p.id == self.id),
+            "pod {} still listed after RemovePodSandbox",
+            self.id
+        );
         let containers = self.cri().list_containers(&self.id).await?;
-        ensure!(containers.is_empty(), "containers of removed pod {} still listed: {containers:?}", self.id);
+        ensure!(
+            containers.is_empty(),
+            "containers of removed pod {} still listed: {containers:?}",
+            self.id
+        );
         // The shim exits on its own once its last task is deleted: give it a moment.
         for _ in 0..50 {
             if host::shims_of(&self.harness.env, &self.id).is_empty() {
@@ -316,7 +389,9 @@ impl Pod {
 
 /// The "pid" of containerd's verbose info about a sandbox or container.
 pub(crate) fn info_pid(info: &serde_json::Value) -> Result<i32> {
-    let pid = info["pid"].as_i64().with_context(|| format!("no pid in containerd's info {info}"))?;
+    let pid = info["pid"]
+        .as_i64()
+        .with_context(|| format!("no pid in containerd's info {info}"))?;
     ensure!(pid > 0, "pid {pid} in containerd's info");
     Ok(pid as i32)
 }

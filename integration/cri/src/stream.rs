@@ -38,7 +38,10 @@ impl Received {
         if status["status"] == "Success" {
             return Ok(0);
         }
-        let causes = status["details"]["causes"].as_array().cloned().unwrap_or_default();
+        let causes = status["details"]["causes"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         causes
             .iter()
             .find(|c| c["reason"] == "ExitCode")
@@ -52,8 +55,13 @@ impl Channels {
     /// as the URL's query (port-forward names its ports there).
     pub async fn open(url: &str, query: &str) -> Result<Channels> {
         let ws_url = format!("{}{query}", url.replacen("http://", "ws://", 1));
-        let mut request = ws_url.as_str().into_client_request().context("streaming URL")?;
-        request.headers_mut().insert("Sec-WebSocket-Protocol", PROTOCOL.parse()?);
+        let mut request = ws_url
+            .as_str()
+            .into_client_request()
+            .context("streaming URL")?;
+        request
+            .headers_mut()
+            .insert("Sec-WebSocket-Protocol", PROTOCOL.parse()?);
         let connect = tokio_tungstenite::connect_async(request);
         let (ws, _) = tokio::time::timeout(STREAM_TIMEOUT, connect)
             .await
@@ -65,7 +73,10 @@ impl Channels {
     pub async fn send(&mut self, channel: u8, data: &[u8]) -> Result<()> {
         let mut message = vec![channel];
         message.extend_from_slice(data);
-        self.ws.send(Message::binary(message)).await.context("sending on the stream")
+        self.ws
+            .send(Message::binary(message))
+            .await
+            .context("sending on the stream")
     }
 
     /// The next message: (channel, data), or None once the server closed the stream.
@@ -89,7 +100,11 @@ impl Channels {
     pub async fn read_to_end(mut self) -> Result<Received> {
         let mut received = Received::default();
         while let Some((channel, data)) = self.next().await? {
-            received.channels.get_mut(channel).context("unknown channel")?.extend(data);
+            received
+                .channels
+                .get_mut(channel)
+                .context("unknown channel")?
+                .extend(data);
         }
         Ok(received)
     }
@@ -101,7 +116,9 @@ impl Channels {
             match self.next().await? {
                 Some((c, data)) if c == channel => seen.extend(data),
                 Some(_) => {}
-                None => bail!("stream closed before {needle:?} came; channel {channel} had {seen:?}"),
+                None => {
+                    bail!("stream closed before {needle:?} came; channel {channel} had {seen:?}")
+                }
             }
         }
         Ok(String::from_utf8_lossy(&seen).into_owned())
@@ -120,7 +137,9 @@ pub struct Forward {
 
 impl Forward {
     pub async fn open(url: &str, port: u16) -> Result<Forward> {
-        Ok(Forward { channels: Channels::open(url, &format!("?port={port}")).await? })
+        Ok(Forward {
+            channels: Channels::open(url, &format!("?port={port}")).await?,
+        })
     }
 
     pub async fn send(&mut self, data: &[u8]) -> Result<()> {
@@ -135,4 +154,33 @@ impl Forward {
         let errors = String::from_utf8_lossy(&strip(&received.channels[1])).into_owned();
         Ok((data, errors))
     }
+}
+
+/// `GET path` over HTTP/1.0 through a port-forward to the pod's `port`: the whole response.
+pub async fn http_get(cri: &crate::Cri, pod_id: &str, port: u16, path: &str) -> Result<String> {
+    let url = cri.port_forward_url(pod_id, port.into()).await?;
+    let mut forward = Forward::open(&url, port).await?;
+    forward
+        .send(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes())
+        .await?;
+    let (data, errors) = forward.read_to_end().await?;
+    if !errors.is_empty() {
+        bail!("port-forward to {port}: {errors}");
+    }
+    Ok(String::from_utf8_lossy(&data).into_owned())
+}
+
+/// Waits (up to 10 s) until a server listens on the pod's `port` and answers `GET /`; its answer.
+pub async fn wait_for_http(cri: &crate::Cri, pod_id: &str, port: u16) -> Result<String> {
+    let mut last = None;
+    for _ in 0..50 {
+        match http_get(cri, pod_id, port, "/").await {
+            Ok(response) if !response.is_empty() => return Ok(response),
+            Ok(_) => {}
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(last.unwrap_or_else(|| anyhow::anyhow!("empty answers")))
+        .with_context(|| format!("nothing answered on port {port} of pod {pod_id} in 10 s"))
 }

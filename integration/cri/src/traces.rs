@@ -22,8 +22,16 @@ pub(crate) struct Traces {
 }
 
 impl Traces {
-    pub(crate) fn new(harness: &Harness, config: &cri::PodSandboxConfig, sandbox_id: &str) -> Traces {
-        let parent = config.linux.as_ref().map(|l| l.cgroup_parent.clone()).unwrap_or_default();
+    pub(crate) fn new(
+        harness: &Harness,
+        config: &cri::PodSandboxConfig,
+        sandbox_id: &str,
+    ) -> Traces {
+        let parent = config
+            .linux
+            .as_ref()
+            .map(|l| l.cgroup_parent.clone())
+            .unwrap_or_default();
         let pod_cgroup = (harness.env.cgroup_driver == CgroupDriver::Cgroupfs)
             .then(|| PathBuf::from(parent.trim_start_matches('/')));
         Traces {
@@ -56,8 +64,14 @@ impl Traces {
 
     /// The pod's network namespace (a file containerd bind-mounts) and the host end of its veth.
     pub(crate) fn record_network(&mut self, info: &serde_json::Value) -> Result<()> {
-        let namespaces = info["runtimeSpec"]["linux"]["namespaces"].as_array().cloned().unwrap_or_default();
-        let netns = namespaces.iter().find(|ns| ns["type"] == "network").and_then(|ns| ns["path"].as_str());
+        let namespaces = info["runtimeSpec"]["linux"]["namespaces"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let netns = namespaces
+            .iter()
+            .find(|ns| ns["type"] == "network")
+            .and_then(|ns| ns["path"].as_str());
         if let Some(path) = netns {
             let path = PathBuf::from(path);
             self.veth = Some(host::host_veth(&path)?);
@@ -102,7 +116,8 @@ impl Traces {
         }
         if let Some(netns) = &self.netns {
             let netns = netns.to_string_lossy();
-            if !host::mounts_containing(&netns).is_empty() || std::path::Path::new(&*netns).exists() {
+            if !host::mounts_containing(&netns).is_empty() || std::path::Path::new(&*netns).exists()
+            {
                 left.push(format!("network namespace {netns}"));
             }
         }
@@ -120,7 +135,11 @@ impl Traces {
             }
         }
         if !left.is_empty() {
-            bail!("pod {sandbox} on {} left behind: {}", self.handler, left.join("; "));
+            bail!(
+                "pod {sandbox} on {} left behind: {}",
+                self.handler,
+                left.join("; ")
+            );
         }
         Ok(())
     }

@@ -9,7 +9,9 @@ const RUNNING: i32 = cri::ContainerState::ContainerRunning as i32;
 
 pub async fn pod_lifecycle_leaves_nothing(h: Harness) -> Result<()> {
     let mut pod = h.pod("lifecycle").run().await?;
-    let sleeper = pod.start(h.busybox("sleeper").command(&["sleep", "1000"])).await?;
+    let sleeper = pod
+        .start(h.busybox("sleeper").command(&["sleep", "1000"]))
+        .await?;
 
     let listed = h.cri.list_containers(&pod.id).await?;
     ensure!(
@@ -17,8 +19,15 @@ pub async fn pod_lifecycle_leaves_nothing(h: Harness) -> Result<()> {
         "ListContainers of the pod: {listed:?}"
     );
     let status = h.cri.container_status(&sleeper.id).await?.status;
-    ensure!(status.state == RUNNING && status.started_at > 0, "ContainerStatus: {status:?}");
-    ensure!(pod.sh(&sleeper, "cat /proc/1/cmdline | tr '\\0' ' '").await? == "sleep 1000");
+    ensure!(
+        status.state == RUNNING && status.started_at > 0,
+        "ContainerStatus: {status:?}"
+    );
+    ensure!(
+        pod.sh(&sleeper, "cat /proc/1/cmdline | tr '\\0' ' '")
+            .await?
+            == "sleep 1000"
+    );
 
     // sleep is pid 1 of its namespace and has no TERM handler: TERM does nothing, and the end of
     // the grace period brings KILL — not before, and not much after.
@@ -34,7 +43,10 @@ pub async fn pod_lifecycle_leaves_nothing(h: Harness) -> Result<()> {
 
     h.cri.remove_container(&sleeper.id).await?;
     let listed = h.cri.list_containers(&pod.id).await?;
-    ensure!(listed.is_empty(), "ListContainers after RemoveContainer: {listed:?}");
+    ensure!(
+        listed.is_empty(),
+        "ListContainers after RemoveContainer: {listed:?}"
+    );
     pod.remove(10).await?;
     Ok(())
 }
@@ -42,20 +54,44 @@ pub async fn pod_lifecycle_leaves_nothing(h: Harness) -> Result<()> {
 pub async fn exit_codes_and_logs(h: Harness) -> Result<()> {
     let mut pod = h.pod("exit").run().await?;
     let failing = pod
-        .start(h.busybox("failing").shell("echo to-stdout; echo to-stderr >&2; echo second line; exit 42"))
+        .start(
+            h.busybox("failing")
+                .shell("echo to-stdout; echo to-stderr >&2; echo second line; exit 42"),
+        )
         .await?;
-    let completing = pod.start(h.busybox("completing").command(&["true"])).await?;
+    let completing = pod
+        .start(h.busybox("completing").command(&["true"]))
+        .await?;
 
-    let status = pod.wait_exited(&failing.id, Duration::from_secs(10)).await?;
-    ensure!(status.exit_code == 42 && status.reason == "Error", "a container's exit 42: {status:?}");
-    ensure!(status.finished_at >= status.started_at, "finished before it started: {status:?}");
-    let status = pod.wait_exited(&completing.id, Duration::from_secs(10)).await?;
-    ensure!(status.exit_code == 0 && status.reason == "Completed", "a container's exit 0: {status:?}");
+    let status = pod
+        .wait_exited(&failing.id, Duration::from_secs(10))
+        .await?;
+    ensure!(
+        status.exit_code == 42 && status.reason == "Error",
+        "a container's exit 42: {status:?}"
+    );
+    ensure!(
+        status.finished_at >= status.started_at,
+        "finished before it started: {status:?}"
+    );
+    let status = pod
+        .wait_exited(&completing.id, Duration::from_secs(10))
+        .await?;
+    ensure!(
+        status.exit_code == 0 && status.reason == "Completed",
+        "a container's exit 0: {status:?}"
+    );
 
     // The CRI log format: "<RFC 3339 time> <stream> F <line>", stdout and stderr apart.
     let log = failing.log();
-    ensure!(failing.log_lines("stdout") == ["to-stdout", "second line"], "stdout in the log: {log:?}");
-    ensure!(failing.log_lines("stderr") == ["to-stderr"], "stderr in the log: {log:?}");
+    ensure!(
+        failing.log_lines("stdout") == ["to-stdout", "second line"],
+        "stdout in the log: {log:?}"
+    );
+    ensure!(
+        failing.log_lines("stderr") == ["to-stderr"],
+        "stderr in the log: {log:?}"
+    );
     for line in log.lines() {
         let fields: Vec<&str> = line.splitn(4, ' ').collect();
         ensure!(
@@ -63,7 +99,11 @@ pub async fn exit_codes_and_logs(h: Harness) -> Result<()> {
             "not a CRI log line: {line:?}"
         );
     }
-    ensure!(completing.log().is_empty(), "true wrote {:?}", completing.log());
+    ensure!(
+        completing.log().is_empty(),
+        "true wrote {:?}",
+        completing.log()
+    );
     pod.remove(10).await?;
     Ok(())
 }
@@ -73,31 +113,69 @@ pub async fn exit_codes_and_logs(h: Harness) -> Result<()> {
 pub async fn restart_in_a_live_pod(h: Harness) -> Result<()> {
     let mut pod = h.pod("restart").run().await?;
     let sandbox = pod.sandbox_process().await?;
-    let ip = pod.status().await?.network.map(|n| n.ip).unwrap_or_default();
+    let ip = pod
+        .status()
+        .await?
+        .network
+        .map(|n| n.ip)
+        .unwrap_or_default();
 
-    let first = pod.start(h.busybox("app").shell("echo attempt 0; exit 3")).await?;
+    let first = pod
+        .start(h.busybox("app").shell("echo attempt 0; exit 3"))
+        .await?;
     let status = pod.wait_exited(&first.id, Duration::from_secs(10)).await?;
     ensure!(status.exit_code == 3, "attempt 0: {status:?}");
 
-    let second = pod.start(h.busybox("app").attempt(1).shell("echo attempt 1; exec sleep 1000")).await?;
+    let second = pod
+        .start(
+            h.busybox("app")
+                .attempt(1)
+                .shell("echo attempt 1; exec sleep 1000"),
+        )
+        .await?;
     ensure!(second.id != first.id);
     let status = h.cri.container_status(&second.id).await?.status;
     ensure!(status.state == RUNNING, "attempt 1: {status:?}");
-    ensure!(pod.sandbox_process().await? == sandbox, "the sandbox's pause changed");
+    ensure!(
+        pod.sandbox_process().await? == sandbox,
+        "the sandbox's pause changed"
+    );
     ensure!(sandbox.alive(), "the sandbox's pause died");
-    let ip_now = pod.status().await?.network.map(|n| n.ip).unwrap_or_default();
-    ensure!(ip_now == ip && !ip.is_empty(), "the pod's address: {ip:?}, then {ip_now:?}");
+    let ip_now = pod
+        .status()
+        .await?
+        .network
+        .map(|n| n.ip)
+        .unwrap_or_default();
+    ensure!(
+        ip_now == ip && !ip.is_empty(),
+        "the pod's address: {ip:?}, then {ip_now:?}"
+    );
     let inside = pod.sh(&second, "ip -4 -o addr show eth0").await?;
-    ensure!(inside.contains(&format!(" {ip}/")), "eth0 of attempt 1: {inside}");
+    ensure!(
+        inside.contains(&format!(" {ip}/")),
+        "eth0 of attempt 1: {inside}"
+    );
 
     // Each attempt has its own log file; attempt 0's stays.
-    ensure!(first.log_lines("stdout") == ["attempt 0"], "attempt 0's log: {:?}", first.log());
-    ensure!(second.wait_log_lines("stdout", 1).await == ["attempt 1"], "attempt 1's log: {:?}", second.log());
+    ensure!(
+        first.log_lines("stdout") == ["attempt 0"],
+        "attempt 0's log: {:?}",
+        first.log()
+    );
+    ensure!(
+        second.wait_log_lines("stdout", 1).await == ["attempt 1"],
+        "attempt 1's log: {:?}",
+        second.log()
+    );
 
     // The dead attempt goes, the pod lives on.
     h.cri.remove_container(&first.id).await?;
     let listed = h.cri.list_containers(&pod.id).await?;
-    ensure!(listed.len() == 1 && listed[0].id == second.id, "ListContainers: {listed:?}");
+    ensure!(
+        listed.len() == 1 && listed[0].id == second.id,
+        "ListContainers: {listed:?}"
+    );
     pod.remove(10).await?;
     Ok(())
 }

@@ -25,7 +25,9 @@ where
         .build()
         .expect("a tokio runtime");
     runtime.block_on(async {
-        let harness = Harness::connect(handler).await.expect("the CRI of with-containerd");
+        let harness = Harness::connect(handler)
+            .await
+            .expect("the CRI of with-containerd");
         let result = tokio::time::timeout(Duration::from_secs(300), test(harness.clone())).await;
         harness.remove_leftovers().await;
         match result {

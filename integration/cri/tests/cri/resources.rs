@@ -31,25 +31,53 @@ pub async fn limits_in_the_cgroup_update_and_stats(h: Harness) -> Result<()> {
         cpuset_cpus: "0".into(),
         ..Default::default()
     };
-    let c = pod.start(h.busybox("limited").command(&["sleep", "1000"]).resources(resources)).await?;
+    let c = pod
+        .start(
+            h.busybox("limited")
+                .command(&["sleep", "1000"])
+                .resources(resources),
+        )
+        .await?;
 
     if unified() {
-        ensure!(cgroup_file(&c, "memory.max")? == (64 * MIB).to_string(), "memory.max");
+        ensure!(
+            cgroup_file(&c, "memory.max")? == (64 * MIB).to_string(),
+            "memory.max"
+        );
         ensure!(cgroup_file(&c, "cpu.max")? == "50000 100000", "cpu.max");
         ensure!(cgroup_file(&c, "cpuset.cpus")? == "0", "cpuset.cpus");
-        ensure!(pod.sh(&c, "cat /sys/fs/cgroup/memory.max").await? == (64 * MIB).to_string(), "memory.max inside");
+        ensure!(
+            pod.sh(&c, "cat /sys/fs/cgroup/memory.max").await? == (64 * MIB).to_string(),
+            "memory.max inside"
+        );
     } else {
-        ensure!(cgroup_file(&c, "memory.limit_in_bytes")? == (64 * MIB).to_string(), "memory.limit_in_bytes");
-        ensure!(cgroup_file(&c, "cpu.cfs_quota_us")? == "50000", "cpu.cfs_quota_us");
-        ensure!(cgroup_file(&c, "cpu.cfs_period_us")? == "100000", "cpu.cfs_period_us");
+        ensure!(
+            cgroup_file(&c, "memory.limit_in_bytes")? == (64 * MIB).to_string(),
+            "memory.limit_in_bytes"
+        );
+        ensure!(
+            cgroup_file(&c, "cpu.cfs_quota_us")? == "50000",
+            "cpu.cfs_quota_us"
+        );
+        ensure!(
+            cgroup_file(&c, "cpu.cfs_period_us")? == "100000",
+            "cpu.cfs_period_us"
+        );
         ensure!(cgroup_file(&c, "cpu.shares")? == "512", "cpu.shares");
         ensure!(cgroup_file(&c, "cpuset.cpus")? == "0", "cpuset.cpus");
         // The container sees its own cgroup as the root of each hierarchy.
         let inside = pod.sh(&c, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us").await?;
-        ensure!(inside == format!("{}\n50000", 64 * MIB), "the limits inside: {inside:?}");
+        ensure!(
+            inside == format!("{}\n50000", 64 * MIB),
+            "the limits inside: {inside:?}"
+        );
     }
     let procs = c.cgroup_procs();
-    ensure!(procs.contains(&c.pid()), "the init {} is not in its cgroup: {procs:?}", c.pid());
+    ensure!(
+        procs.contains(&c.pid()),
+        "the init {} is not in its cgroup: {procs:?}",
+        c.pid()
+    );
 
     // UpdateContainerResources reaches the runtime's update.
     let bigger = cri::LinuxContainerResources {
@@ -61,19 +89,43 @@ pub async fn limits_in_the_cgroup_update_and_stats(h: Harness) -> Result<()> {
     };
     h.cri.update_resources(&c.id, bigger).await?;
     if unified() {
-        ensure!(cgroup_file(&c, "memory.max")? == (128 * MIB).to_string(), "memory.max after update");
-        ensure!(cgroup_file(&c, "cpu.max")? == "80000 100000", "cpu.max after update");
+        ensure!(
+            cgroup_file(&c, "memory.max")? == (128 * MIB).to_string(),
+            "memory.max after update"
+        );
+        ensure!(
+            cgroup_file(&c, "cpu.max")? == "80000 100000",
+            "cpu.max after update"
+        );
     } else {
-        ensure!(cgroup_file(&c, "memory.limit_in_bytes")? == (128 * MIB).to_string(), "memory limit after update");
-        ensure!(cgroup_file(&c, "cpu.cfs_quota_us")? == "80000", "cpu quota after update");
+        ensure!(
+            cgroup_file(&c, "memory.limit_in_bytes")? == (128 * MIB).to_string(),
+            "memory limit after update"
+        );
+        ensure!(
+            cgroup_file(&c, "cpu.cfs_quota_us")? == "80000",
+            "cpu quota after update"
+        );
     }
 
     // ContainerStats: containerd reads the cgroup; some CPU time and memory are in use.
-    pod.sh(&c, "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done").await?;
+    pod.sh(&c, "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done")
+        .await?;
     let stats = h.cri.container_stats(&c.id).await?;
-    let cpu = stats.cpu.and_then(|c| c.usage_core_nano_seconds).map(|v| v.value).unwrap_or(0);
-    let memory = stats.memory.and_then(|m| m.working_set_bytes.or(m.usage_bytes)).map(|v| v.value).unwrap_or(0);
-    ensure!(cpu > 0 && memory > 0, "ContainerStats: cpu {cpu} ns, memory {memory} bytes");
+    let cpu = stats
+        .cpu
+        .and_then(|c| c.usage_core_nano_seconds)
+        .map(|v| v.value)
+        .unwrap_or(0);
+    let memory = stats
+        .memory
+        .and_then(|m| m.working_set_bytes.or(m.usage_bytes))
+        .map(|v| v.value)
+        .unwrap_or(0);
+    ensure!(
+        cpu > 0 && memory > 0,
+        "ContainerStats: cpu {cpu} ns, memory {memory} bytes"
+    );
     pod.remove(10).await?;
     Ok(())
 }
