@@ -11,15 +11,17 @@ use berth_bench::stats::Series;
 use berth_cri_tests::Harness;
 use std::time::{Duration, Instant};
 
-const STEPS: [&str; 4] = [
+const STEPS: [&str; 6] = [
     "RunPodSandbox",
-    "Create+StartContainer",
-    "stop and remove the pod",
+    "CreateContainer + StartContainer",
+    "StopContainer (exits on TERM)",
+    "StopPodSandbox",
+    "RemovePodSandbox",
     "whole pod",
 ];
 
 /// One pod's steps, in ms.
-async fn one_pod(h: &Harness) -> Result<[f64; 4]> {
+async fn one_pod(h: &Harness) -> Result<[f64; 6]> {
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let mut pod = h.pod("bench").run().await?;
     let started = Instant::now();
@@ -31,8 +33,16 @@ async fn one_pod(h: &Harness) -> Result<[f64; 4]> {
     .await?;
     let start = started.elapsed();
     let run = pod.run_time;
-    let remove = pod.remove(30).await?;
-    Ok([ms(run), ms(start), ms(remove), ms(run + start + remove)])
+    let r = pod.remove(30).await?;
+    let whole = run + start + r.stop_containers + r.stop_pod + r.remove_pod;
+    Ok([
+        ms(run),
+        ms(start),
+        ms(r.stop_containers),
+        ms(r.stop_pod),
+        ms(r.remove_pod),
+        ms(whole),
+    ])
 }
 
 fn parse() -> Result<(usize, Vec<String>)> {
@@ -67,7 +77,7 @@ async fn main() -> Result<()> {
             .await
             .with_context(|| format!("warm-up pod on {}", h.handler))?;
     }
-    let mut series: Vec<[Series; 4]> = handlers.iter().map(|_| Default::default()).collect();
+    let mut series: Vec<[Series; 6]> = handlers.iter().map(|_| Default::default()).collect();
     for round in 0..pods {
         for (h, s) in harnesses.iter().zip(&mut series) {
             let steps = one_pod(h)

@@ -112,20 +112,24 @@ pub fn cgroup_relative_path(driver: CgroupDriver, cgroups_path: &str) -> Result<
             else {
                 bail!("cgroupsPath {cgroups_path:?} is not slice:prefix:name");
             };
-            // a-b-c.slice lives in a.slice/a-b.slice/a-b-c.slice.
-            let mut path = PathBuf::new();
-            let stem = slice.trim_end_matches(".slice");
-            let mut upto = String::new();
-            for (i, part) in stem.split('-').enumerate() {
-                if i > 0 {
-                    upto.push('-');
-                }
-                upto.push_str(part);
-                path.push(format!("{upto}.slice"));
-            }
+            let path = slice_path(slice);
             Ok(path.join(format!("{prefix}-{name}.scope")))
         }
     }
+}
+
+/// Where systemd keeps a slice below a hierarchy's root: a-b-c.slice in a.slice/a-b.slice/.
+pub fn slice_path(slice: &str) -> PathBuf {
+    let mut path = PathBuf::new();
+    let mut upto = String::new();
+    for (i, part) in slice.trim_end_matches(".slice").split('-').enumerate() {
+        if i > 0 {
+            upto.push('-');
+        }
+        upto.push_str(part);
+        path.push(format!("{upto}.slice"));
+    }
+    path
 }
 
 /// Which of the directories of `relative` exist in any hierarchy.

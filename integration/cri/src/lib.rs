@@ -15,4 +15,4 @@ pub use client::Cri;
 pub use container::{Container, ContainerBuilder};
 pub use env::{CgroupDriver, Env};
 pub use k8s_cri::v1 as cri;
-pub use pod::{Harness, NamespaceMode, Pod, PodBuilder};
+pub use pod::{Harness, NamespaceMode, Pod, PodBuilder, Removal};

@@ -191,6 +191,15 @@ impl PodBuilder {
     }
 }
 
+/// How long each step of a pod's removal took.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Removal {
+    /// StopContainer of every running container.
+    pub stop_containers: Duration,
+    pub stop_pod: Duration,
+    pub remove_pod: Duration,
+}
+
 /// A running pod sandbox and the containers started in it.
 pub struct Pod {
     pub harness: Harness,
@@ -306,7 +315,8 @@ impl Pod {
     /// Kubelet's pod deletion: StopContainer (grace `grace` s) for every running container, then
     /// StopPodSandbox and RemovePodSandbox; each must end well within the grace period, and
     /// nothing of the pod may be left on the host afterwards.
-    pub async fn remove(mut self, grace: i64) -> Result<Duration> {
+    pub async fn remove(mut self, grace: i64) -> Result<Removal> {
+        let mut removal = Removal::default();
         let started = Instant::now();
         for c in self.cri().list_containers(&self.id).await? {
             if c.state == cri::ContainerState::ContainerRunning as i32 {
@@ -319,23 +329,26 @@ impl Pod {
                 );
             }
         }
-        let stop_started = Instant::now();
+        removal.stop_containers = started.elapsed();
+        let started = Instant::now();
         self.explained(&self.id, self.cri().stop_pod(&self.id).await)?;
-        let took = stop_started.elapsed();
+        removal.stop_pod = started.elapsed();
         ensure!(
-            took < Duration::from_secs(10),
-            "StopPodSandbox took {took:.1?}{}",
+            removal.stop_pod < Duration::from_secs(10),
+            "StopPodSandbox took {:.1?}{}",
+            removal.stop_pod,
             self.log_hint(&self.id)
         );
+        let started = Instant::now();
         self.explained(&self.id, self.cri().remove_pod(&self.id).await)?;
-        let total = started.elapsed();
+        removal.remove_pod = started.elapsed();
         self.harness
             .live
             .lock()
             .unwrap()
             .retain(|id| *id != self.id);
         self.check_nothing_left().await?;
-        Ok(total)
+        Ok(removal)
     }
 
     /// `result`, an error followed by what containerd's log says about `id`.

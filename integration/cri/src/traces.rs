@@ -15,8 +15,8 @@ pub(crate) struct Traces {
     processes: Vec<(String, Process)>,
     /// Each sandbox's and container's cgroup, relative to a hierarchy's root.
     cgroups: Vec<PathBuf>,
-    /// The pod's cgroup parent (relative), which kubelet makes and removes: so does the test.
-    pod_cgroup: Option<PathBuf>,
+    /// The pod's cgroup parent, which kubelet makes and removes: so does the test.
+    pod_cgroup: Option<String>,
     netns: Option<PathBuf>,
     veth: Option<String>,
 }
@@ -27,13 +27,7 @@ impl Traces {
         config: &cri::PodSandboxConfig,
         sandbox_id: &str,
     ) -> Traces {
-        let parent = config
-            .linux
-            .as_ref()
-            .map(|l| l.cgroup_parent.clone())
-            .unwrap_or_default();
-        let pod_cgroup = (harness.env.cgroup_driver == CgroupDriver::Cgroupfs)
-            .then(|| PathBuf::from(parent.trim_start_matches('/')));
+        let pod_cgroup = config.linux.as_ref().map(|l| l.cgroup_parent.clone());
         Traces {
             handler: harness.handler.clone(),
             ids: vec![sandbox_id.to_string()],
@@ -128,11 +122,7 @@ impl Traces {
         }
         // Kubelet removes the pod's cgroup once the pod is gone: it must be empty by then.
         if let Some(pod_cgroup) = self.pod_cgroup.take() {
-            for dir in host::existing_cgroup_dirs(&pod_cgroup) {
-                if let Err(e) = std::fs::remove_dir(&dir) {
-                    left.push(format!("pod cgroup {} ({e})", dir.display()));
-                }
-            }
+            left.extend(remove_pod_cgroup(env.cgroup_driver, &pod_cgroup));
         }
         if !left.is_empty() {
             bail!(
@@ -143,4 +133,27 @@ impl Traces {
         }
         Ok(())
     }
+}
+
+/// Removes a pod's cgroup parent as kubelet does (rmdir with cgroupfs, the slice's unit stopped
+/// with systemd); what stays.
+fn remove_pod_cgroup(driver: CgroupDriver, parent: &str) -> Vec<String> {
+    let relative = match driver {
+        CgroupDriver::Cgroupfs => PathBuf::from(parent.trim_start_matches('/')),
+        CgroupDriver::Systemd => {
+            let _ = std::process::Command::new("systemctl")
+                .args(["stop", parent])
+                .status();
+            host::slice_path(parent)
+        }
+    };
+    host::existing_cgroup_dirs(&relative)
+        .into_iter()
+        .filter_map(|dir| match std::fs::remove_dir(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Some(format!("pod cgroup {} ({e})", dir.display()))
+            }
+            _ => None,
+        })
+        .collect()
 }
