@@ -78,17 +78,25 @@ async fn main() -> Result<()> {
             .with_context(|| format!("warm-up pod on {}", h.handler))?;
     }
     let mut series: Vec<[Series; 6]> = handlers.iter().map(|_| Default::default()).collect();
+    let load_before = load_average();
     for round in 0..pods {
-        for (h, s) in harnesses.iter().zip(&mut series) {
+        // Each round starts with the next handler, so that none always follows the same one.
+        for i in 0..harnesses.len() {
+            let which = (round + i) % harnesses.len();
+            let h = &harnesses[which];
             let steps = one_pod(h)
                 .await
                 .with_context(|| format!("pod {round} on {}", h.handler))?;
-            for (step, value) in s.iter_mut().zip(steps) {
+            for (step, value) in series[which].iter_mut().zip(steps) {
                 step.push(0, value);
             }
         }
     }
-    println!("{pods} pods per handler, interleaved; medians in ms (p90 in parentheses)\n");
+    println!(
+        "{pods} pods per handler, interleaved; medians in ms (p90 in parentheses); \
+         load average {load_before} before, {} after\n",
+        load_average()
+    );
     let mut header = String::from("| step |");
     let mut rule = String::from("|---|");
     for handler in &handlers {
@@ -115,4 +123,12 @@ async fn main() -> Result<()> {
         println!("{row}");
     }
     Ok(())
+}
+
+fn load_average() -> String {
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    load.split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
