@@ -68,14 +68,6 @@ impl Cri {
         })
     }
 
-    pub async fn version(&self) -> Result<cri::VersionResponse> {
-        bounded(
-            "Version",
-            self.rt.clone().version(cri::VersionRequest::default()),
-        )
-        .await
-    }
-
     pub async fn run_pod(&self, config: cri::PodSandboxConfig, handler: &str) -> Result<String> {
         let request = cri::RunPodSandboxRequest {
             config: Some(config),

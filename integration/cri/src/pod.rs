@@ -186,7 +186,6 @@ impl PodBuilder {
             config,
             traces,
             run_time,
-            containers: vec![],
         })
     }
 }
@@ -208,7 +207,6 @@ pub struct Pod {
     traces: Traces,
     /// How long RunPodSandbox took.
     pub run_time: Duration,
-    containers: Vec<String>,
 }
 
 impl Pod {
@@ -244,7 +242,6 @@ impl Pod {
             .cri()
             .create_container(&self.id, builder.config, &self.config)
             .await?;
-        self.containers.push(id.clone());
         self.traces.ids.push(id.clone());
         Ok(id)
     }
@@ -314,7 +311,7 @@ impl Pod {
 
     /// Kubelet's pod deletion: StopContainer (grace `grace` s) for every running container, then
     /// StopPodSandbox and RemovePodSandbox; each must end well within the grace period, and
-    /// nothing of the pod may be left on the host afterwards.
+    /// nothing of the pod may be left on the host afterwards. How long each step took.
     pub async fn remove(mut self, grace: i64) -> Result<Removal> {
         let mut removal = Removal::default();
         let started = Instant::now();
@@ -392,11 +389,6 @@ impl Pod {
     /// A process (a server's worker) that must be gone once the pod is removed.
     pub fn must_not_outlive(&mut self, what: &str, process: Process) {
         self.traces.record_process(what.to_string(), process);
-    }
-
-    /// The ids of the containers created in the pod (any state).
-    pub fn container_ids(&self) -> &[String] {
-        &self.containers
     }
 }
 
