@@ -153,3 +153,28 @@ impl Container {
         self.log_lines(stream)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_lines_by_stream() {
+        let dir = std::env::temp_dir().join(format!("berth-cri-log-{}", std::process::id()));
+        std::fs::write(
+            &dir,
+            "2026-12-07T04:00:00.1Z stdout F one\n2026-12-07T04:00:00.2Z stderr F err\n\
+             2026-12-07T04:00:00.3Z stdout F two words\n2026-12-07T04:00:00.4Z stdout F \n",
+        )
+        .unwrap();
+        let c = Container {
+            id: "c".into(),
+            init: Process::new(0),
+            cgroup: "x".into(),
+            log_path: dir.clone(),
+        };
+        assert_eq!(c.log_lines("stdout"), ["one", "two words", ""]);
+        assert_eq!(c.log_lines("stderr"), ["err"]);
+        std::fs::remove_file(dir).unwrap();
+    }
+}

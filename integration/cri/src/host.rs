@@ -188,3 +188,31 @@ fn interface_by_index(index: u32) -> Option<String> {
 pub fn interface_exists(name: &str) -> bool {
     Path::new("/sys/class/net").join(name).exists()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn systemd_paths_expand_slices() {
+        assert_eq!(
+            slice_path("a-b-c.slice"),
+            PathBuf::from("a.slice/a-b.slice/a-b-c.slice")
+        );
+        let path =
+            cgroup_relative_path(CgroupDriver::Systemd, "pods-pod1.slice:cri-containerd:abc")
+                .unwrap();
+        assert_eq!(
+            path,
+            PathBuf::from("pods.slice/pods-pod1.slice/cri-containerd-abc.scope")
+        );
+        assert!(cgroup_relative_path(CgroupDriver::Systemd, "/pods/abc").is_err());
+    }
+
+    #[test]
+    fn cgroupfs_paths_are_absolute() {
+        let path = cgroup_relative_path(CgroupDriver::Cgroupfs, "/pods/pod1/abc").unwrap();
+        assert_eq!(path, PathBuf::from("pods/pod1/abc"));
+        assert!(cgroup_relative_path(CgroupDriver::Cgroupfs, "pods:cri-containerd:abc").is_err());
+    }
+}

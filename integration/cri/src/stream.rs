@@ -184,3 +184,29 @@ pub async fn wait_for_http(cri: &crate::Cri, pod_id: &str, port: u16) -> Result<
     Err(last.unwrap_or_else(|| anyhow::anyhow!("empty answers")))
         .with_context(|| format!("nothing answered on port {port} of pod {pod_id} in 10 s"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(json: &str) -> Received {
+        let mut received = Received::default();
+        received.channels[3] = json.as_bytes().to_vec();
+        received
+    }
+
+    #[test]
+    fn exit_codes_from_the_status_channel() {
+        assert_eq!(
+            status(r#"{"metadata":{},"status":"Success"}"#)
+                .exit_code()
+                .unwrap(),
+            0
+        );
+        let failure = r#"{"metadata":{},"status":"Failure","message":"command terminated with non-zero exit code",
+            "reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"5"}]}}"#;
+        assert_eq!(status(failure).exit_code().unwrap(), 5);
+        assert!(status("").exit_code().is_err());
+        assert!(status(r#"{"status":"Failure"}"#).exit_code().is_err());
+    }
+}
