@@ -9,7 +9,7 @@ BERTH      := $(TARGET_DIR)/release/berth
 BUSYBOX    := /bin/busybox
 BENCH_ARGS ?=
 
-.PHONY: all build fixture run test test-image test-integration test-cgroupv2 test-systemd lint clean bench bench-image bench-seccomp hot-symbols fuzz
+.PHONY: all build fixture run test test-image test-integration test-cri test-cgroupv2 test-systemd lint clean bench bench-cri bench-image bench-seccomp hot-symbols fuzz
 
 all: build
 
@@ -22,10 +22,15 @@ apt_install = missing=; for p in $(1); do \
 
 # gcc libc6-dev: tests/seccomp.rs's static helpers; golang-github-containers-common: podman's
 # seccomp profile (tests/seccomp.rs); iproute2: tests/net_devices.rs's veth pairs; util-linux:
-# losetup (the blkio throttle test's loop device) and setpriv.
-TEST_PACKAGES        := gcc libc6-dev golang-github-containers-common iproute2 util-linux
+# losetup (the blkio throttle test's loop device) and setpriv; protobuf-compiler: the CRI client
+# of integration/cri is generated from its .proto when the workspace builds.
+TEST_PACKAGES        := gcc libc6-dev golang-github-containers-common iproute2 util-linux protobuf-compiler
 IMAGE_TEST_PACKAGES  := docker-registry apache2-utils openssl
 INTEGRATION_PACKAGES := bats containerd podman docker.io golang-github-containers-common python3 util-linux
+# integration/cri: containerd's CRI plugin with CNI's bridge (iptables, iproute2's ip and nsenter
+# look at the pods' network), runc as the reference handler, crun as bench-cri's third.
+CRI_PACKAGES         := containerd containernetworking-plugins iptables iproute2 util-linux runc crun \
+	python3 protobuf-compiler
 # The cgroup v2 VM (integration/cgroupv2/build-vm lists what each is for); apparmor: its AppArmor
 # test loads a profile with apparmor_parser; bpftool: tests/cgroups.rs lists the device program.
 VM_PACKAGES          := qemu-system-x86 linux-image-amd64 cpio kmod python3 busybox-static e2fsprogs apparmor bpftool
@@ -89,6 +94,25 @@ test-integration: build fixture
 	@$(call apt_install,$(INTEGRATION_PACKAGES))
 	BATS_TEST_TIMEOUT=300 timeout -k 30 1200 bats integration/containerd integration/podman \
 		integration/docker </dev/null
+
+# berth under containerd's CRI plugin as kubelet drives it (integration/cri): a private containerd
+# with CNI, and every test of the Rust CRI client suite on the runc handler (the reference) and
+# on berth — RUNTIME=runc puts runc behind the berth handler, which checks the suite itself.
+# CRI_CGROUP_DRIVER=systemd runs it with SystemdCgroup = true. Built before containerd starts;
+# the whole run is bounded, and anything a run leaves behind fails it.
+CRI := integration/cri/with-containerd
+
+test-cri: build fixture
+	@$(call apt_install,$(CRI_PACKAGES))
+	$(CARGO) test -p berth-cri-tests --no-run
+	timeout -k 30 1200 $(CRI) $(CARGO) test -p berth-cri-tests -- --test-threads=4 </dev/null
+
+# Pods through one containerd: berth against runc and crun as runtime handlers, interleaved
+# (bench/cri). crun takes no hybrid host with cgroup2 controllers: the run sees cgroup v1 only.
+bench-cri: build fixture
+	@$(call apt_install,$(CRI_PACKAGES))
+	$(CARGO) build --release -p berth-cri-bench
+	CRI_V1_ONLY=1 timeout -k 30 1200 $(CRI) $(TARGET_DIR)/release/berth-cri-bench $(BENCH_ARGS) </dev/null
 
 # Every suite of tests/ in a QEMU VM whose kernel mounts pure cgroup v2 (the host is hybrid v1):
 # the test binaries are built here and taken from cargo's own list (stale ones left in deps/ by
@@ -155,6 +179,7 @@ hot-symbols:
 	layout/record
 
 lint:
+	@$(call apt_install,protobuf-compiler)
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --workspace -- -D warnings
 

@@ -10,7 +10,7 @@ mod host;
 mod report;
 mod runtime;
 mod scenarios;
-mod stats;
+use berth_bench::stats;
 mod timeline;
 mod trace;
 
