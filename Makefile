@@ -114,33 +114,37 @@ bench-cri: build fixture
 	$(CARGO) build --release -p berth-cri-bench
 	CRI_V1_ONLY=1 timeout -k 30 1200 $(CRI) $(TARGET_DIR)/release/berth-cri-bench $(BENCH_ARGS) </dev/null
 
-# Every suite of tests/ in a QEMU VM whose kernel mounts pure cgroup v2 (the host is hybrid v1):
-# the test binaries are built here and taken from cargo's own list (stale ones left in deps/ by
-# older builds are not run), then integration/cgroupv2/run-tests runs, in the guest, its smoke and
+# tests/ suites in a QEMU VM whose kernel mounts pure cgroup v2 (the host is hybrid v1): the test
+# binaries are built here and taken from cargo's own list (stale ones left in deps/ by older
+# builds are not run), then integration/cgroupv2/run-tests runs, in the guest, its smoke and
 # AppArmor checks (the guest kernel has AppArmor on; apparmor_parser comes from the host's apparmor
 # package) and each binary — against the release berth (`make build`, what ships; 3x faster than
 # the debug build under emulation), shown in the guest where the suites expect the debug one.
 # CI reaches the guest, so its skips fail there too unless allow-listed.
-# $(1) is the VM profile: cgroupv2 (no manager) or systemd (PID 1). VM_TESTS_TIMEOUT bounds the VM.
+# $(1) is the VM profile: cgroupv2 (no manager) or systemd (PID 1); $(2) the suites to run, by
+# their names in tests/ (all when empty). VM_SUITES picks others; VM_TESTS_TIMEOUT bounds the VM.
 VM         := integration/cgroupv2
 VM_TESTS_TIMEOUT ?= 3000
 run_vm_tests = mkdir -p $(TARGET_DIR) && \
 	$(CARGO) test -p berth --no-run --test '*' --message-format=json-render-diagnostics > $(TARGET_DIR)/vm-tests.json && \
 	$(VM)/build-vm && \
 	tests=$$(sed -n '/"kind":\["test"\]/s/.*"executable":"\([^"]*\)".*/\1/p' $(TARGET_DIR)/vm-tests.json) && \
+	if [ -n "$(2)" ]; then tests=$$(for t in $$tests; do n=$$(basename "$$t"); \
+		case " $(2) " in *" $${n%-*} "*) echo "$$t" ;; esac; done); fi && \
 	VM_PROFILE=$(1) VM_TIMEOUT=$(VM_TESTS_TIMEOUT) BERTH=$(BERTH) TESTS_BERTH=$(TARGET_DIR)/debug/berth \
 	VM_TESTS="$$tests" VM_BIND="$(TARGET_DIR)" VM_ENV="BERTH TESTS_BERTH VM_TESTS CI RUST_BACKTRACE $$VM_ENV" \
 	$(VM)/run-in-vm $(VM)/run-tests
 
+# Pure cgroup v2 without a manager: the cgroup suite, or those VM_SUITES names (VM_SUITES= for all).
 test-cgroupv2: build fixture
 	@$(call apt_install,$(VM_PACKAGES))
-	$(call run_vm_tests,cgroupv2)
+	$(call run_vm_tests,cgroupv2,$(if $(filter undefined,$(origin VM_SUITES)),cgroups,$(VM_SUITES)))
 
-# The same in a VM that boots the host's systemd as PID 1 (its system bus up): the job runs in a
-# unit whose cgroup systemd delegates, and the tests make their cgroups there.
+# Every suite in a VM that boots the host's systemd as PID 1 (its system bus up): the job runs in
+# a unit whose cgroup systemd delegates, and the tests make their cgroups there.
 test-systemd: build fixture
 	@$(call apt_install,$(VM_PACKAGES) $(SYSTEMD_VM_PACKAGES))
-	$(call run_vm_tests,systemd)
+	$(call run_vm_tests,systemd,$(VM_SUITES))
 
 # What seccomp costs: compiling and installing berth's default profile, and a filtered syscall.
 bench-seccomp:
