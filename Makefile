@@ -166,6 +166,10 @@ FUZZ_SECONDS   ?= 300
 FUZZ_SANITIZER ?= none
 CARGO_FUZZ     := 0.13.2
 FUZZ_BUILD     := --sanitizer $(FUZZ_SANITIZER) --target-dir $(TARGET_DIR)/fuzz-$(FUZZ_SANITIZER)
+# FUZZ_RUNS=N (with FUZZ_SEED) makes a run repeatable, as CI needs: N inputs per target, the
+# same ones every time for one commit. FUZZ_SECONDS explores for that long instead.
+FUZZ_SEED      ?= 1
+FUZZ_LIMIT     = $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS) -seed=$(FUZZ_SEED),-max_total_time=$(FUZZ_SECONDS))
 FUZZ_ENV       := $(if $(filter none,$(FUZZ_SANITIZER)),,RUSTC_BOOTSTRAP=1)
 
 fuzz:
@@ -174,7 +178,7 @@ fuzz:
 	$(FUZZ_ENV) $(CARGO) fuzz build $(FUZZ_BUILD)
 	for t in $(FUZZ_TARGETS); do mkdir -p fuzz/corpus/$$t && \
 		$(FUZZ_ENV) $(CARGO) fuzz run $(FUZZ_BUILD) $$t fuzz/corpus/$$t fuzz/seeds/$$t -- \
-		-max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 || exit 1; \
+		$(FUZZ_LIMIT) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 || exit 1; \
 	done
 
 # Records which functions berth's common commands call (as root): layout/hot-symbols.txt.

@@ -303,10 +303,9 @@ fn run_attaches_the_pty_to_its_own_terminal() {
             &env,
             concat!(
                 "tty; [ -t 0 ] && echo stdin-is-a-tty; ",
-                // berth copies its own window size once the process runs, as runc does: the
-                // first look may see 0x0 (busybox stty then fails, and $(...) says 0 anyway).
-                "i=0; until s=$(stty size 2>/dev/null); [ -n \"$s\" ] || [ $i -ge 100 ]; do sleep 0.05; i=$((i+1)); done; ",
-                "echo \"size $s\"; ",
+                // berth copies its own window size before the process runs: the first look
+                // sees it (runc copies it afterwards, where a quick first look reads 0x0).
+                "echo \"size $(stty size)\"; ",
                 "printf 'input? '; read line; echo \"got $line\"; ",
                 // A resize of berth's terminal (SIGWINCH) is passed on.
                 "i=0; while [ \"$(stty size)\" = '33 111' ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done; ",

@@ -3,7 +3,7 @@
 //! state directory.
 
 use std::fs;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -263,6 +263,10 @@ fn build(
     let pid = spawned.pid;
     crate::logging::debug(format_args!("container {}: init is pid {pid}", opts.id));
     let pty_master = spawned.pty_master.take();
+    // `run -t`: the process sees our window size from its first instruction, as with exec.
+    if let Some(master) = &pty_master {
+        crate::process::foreground::copy_window_size(master.as_fd());
+    }
     match opts.mode {
         StartMode::OnStart => spawned.wait_for_start()?,
         StartMode::Now => {

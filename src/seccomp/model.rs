@@ -1,7 +1,9 @@
 //! The semantics the module documentation states, written as a plain evaluator over the profile:
 //! the verdict a syscall gets, found by reading the rules one by one, with no ranges, sorting or
 //! jumps. `check` holds a compiled program (run by `bpf_vm`) against it, for the fuzz target and
-//! the tests.
+//! the tests. runc's -ENOSYS rule (`enosys`) is read here from its own statement: a syscall no
+//! rule decides, numbered above every syscall the profile names in its ABI, is "not implemented"
+//! when the default refuses.
 
 use anyhow::Result;
 use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompOperator as Op};
@@ -56,13 +58,35 @@ pub fn verdict(profile: &LinuxSeccomp, call: &Call) -> u32 {
             best = Some(ret);
         }
     }
-    best.unwrap_or(default)
+    best.unwrap_or_else(|| {
+        let newest = profile
+            .syscalls()
+            .iter()
+            .flatten()
+            .flat_map(|entry| entry.names())
+            .filter_map(|name| Abi::numbers(name).and_then(|numbers| abi.pick(numbers)))
+            .max();
+        let refuses = ![
+            libc::SECCOMP_RET_ALLOW,
+            libc::SECCOMP_RET_LOG,
+            libc::SECCOMP_RET_TRACE,
+        ]
+        .contains(&(default & libc::SECCOMP_RET_ACTION_FULL));
+        match newest {
+            Some(newest) if refuses && call.nr > newest => {
+                libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32
+            }
+            _ => default,
+        }
+    })
 }
 
 /// The ABI of `call` when the profile filters it (the native one always is).
 fn abi_of(profile: &LinuxSeccomp, call: &Call) -> Option<Abi> {
+    // Bit 30 tells x32 from x86_64 within their shared audit arch; for i386 it is just a number.
     let abi = [Abi::X86_64, Abi::X86, Abi::X32].into_iter().find(|abi| {
-        abi.audit_arch() == call.arch && (call.nr & X32_BIT != 0) == (*abi == Abi::X32)
+        abi.audit_arch() == call.arch
+            && (*abi == Abi::X86 || (call.nr & X32_BIT != 0) == (*abi == Abi::X32))
     })?;
     let listed = profile
         .architectures()
