@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::{self, File};
 use std::io::ErrorKind;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cgroups::CgroupPaths;
 use crate::linux::procfs::ProcessStat;
+use crate::linux::rootless;
 
 const STATE_FILE: &str = "state.json";
 const FIFO_FILE: &str = "exec.fifo";
@@ -53,14 +54,37 @@ impl Root {
         Root { path }
     }
 
-    /// `/run/berth` for root, `$XDG_RUNTIME_DIR/berth` otherwise (podman passes no `--root`).
+    /// `/run/berth`, or `$XDG_RUNTIME_DIR/berth` where runc would use `$XDG_RUNTIME_DIR/runc`
+    /// (rootless podman passes no `--root`).
     pub fn default_path() -> PathBuf {
-        if !nix::unistd::geteuid().is_root() {
-            if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
-                return PathBuf::from(dir).join("berth");
-            }
-        }
-        PathBuf::from("/run/berth")
+        Self::xdg_default().unwrap_or_else(|| PathBuf::from("/run/berth"))
+    }
+
+    /// `$XDG_RUNTIME_DIR/berth` when it is set and berth is rootless in runc's sense.
+    pub fn xdg_default() -> Option<PathBuf> {
+        let dir = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty())?;
+        rootless::honors_xdg_runtime_dir().then(|| PathBuf::from(dir).join("berth"))
+    }
+
+    /// As runc does with its default root under `$XDG_RUNTIME_DIR`, before any command: made
+    /// if missing and given the sticky bit, which keeps the XDG clean-up from pruning it.
+    pub fn prepare_xdg(path: &Path) -> Result<()> {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(path)
+            .with_context(|| {
+                format!(
+                    "the path in $XDG_RUNTIME_DIR must be writable by the user: mkdir {}",
+                    path.display()
+                )
+            })?;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o1700)).with_context(|| {
+            format!(
+                "you should check permission of the path in $XDG_RUNTIME_DIR: chmod {}",
+                path.display()
+            )
+        })
     }
 
     /// Fails early (before any cgroup work) when the id is taken; `create` checks again, atomically.

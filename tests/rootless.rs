@@ -1,42 +1,61 @@
-//! An unprivileged user runs berth: `spec --rootless`, run, exec and delete, with the state under
-//! $XDG_RUNTIME_DIR and no cgroup of the container's own.
+//! Rootless berth, as runc runs rootless: an unprivileged user (`spec --rootless`, run, exec and
+//! delete), and uid 0 inside a user namespace that is not the host's — where rootless podman runs
+//! its runtime. State lives where runc's would (`$XDG_RUNTIME_DIR/berth` for `…/runc`), and the
+//! containers run without cgroups of their own.
 
 mod common;
 
 use std::fs;
-use std::os::unix::fs::chown;
+use std::os::unix::fs::{chown, PermissionsExt};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{capture, fixture_rootfs, Run, BERTH};
+use common::{capture, fixture_rootfs, Env, Run, BERTH};
 use serde_json::{json, Value};
 
 const UID: u32 = 64321;
 
-/// `berth args…` as UID (no supplementary groups), in `dir`, with its runtime dir below `dir`.
-fn berth_as_user(dir: &std::path::Path, args: &[&str]) -> Run {
+/// A test directory owned by UID, with its runtime dir (`run`) below it.
+fn user_dir(env: &Env) -> PathBuf {
+    let dir = env.dir.join("user");
+    fs::create_dir_all(dir.join("run")).unwrap();
+    for d in [&env.dir, &dir, &dir.join("run")] {
+        chown(d, Some(UID), Some(UID)).unwrap();
+    }
+    dir
+}
+
+/// `prefix… berth args…` as UID (no supplementary groups), in `dir`, with XDG_RUNTIME_DIR
+/// `dir/run` and USER `user`.
+fn as_user(dir: &Path, prefix: &[&str], user: &str, args: &[&str]) -> Run {
     let mut cmd = Command::new("setpriv");
     cmd.args([
         format!("--reuid={UID}"),
         format!("--regid={UID}"),
         "--clear-groups".into(),
     ])
+    .args(prefix)
     .arg(BERTH)
     .args(args)
     .current_dir(dir)
     .env("XDG_RUNTIME_DIR", dir.join("run"))
+    .env("USER", user)
     .stdin(Stdio::null());
     capture(&mut cmd, &dir.join("run"))
 }
 
+/// uid 0 in a user namespace of UID's own, as rootless podman runs its runtime.
+const USERNS: &[&str] = &["unshare", "--map-root-user"];
+
+fn mode(path: &Path) -> u32 {
+    fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
 #[test]
 fn an_unprivileged_user_runs_a_rootless_container() {
-    let dir = std::env::temp_dir().join(format!("berth-tests/rootless.{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(dir.join("run")).unwrap();
-    for d in [&dir, &dir.join("run")] {
-        chown(d, Some(UID), Some(UID)).unwrap();
-    }
-    berth_as_user(&dir, &["spec", "--rootless"]).ok();
+    let env = Env::new("rootless-user");
+    let dir = user_dir(&env);
+    as_user(&dir, &[], "someone", &["spec", "--rootless"]).ok();
     let mut cfg: Value =
         serde_json::from_slice(&fs::read(dir.join("config.json")).unwrap()).unwrap();
     assert_eq!(cfg["linux"]["uidMappings"][0]["hostID"], UID);
@@ -45,19 +64,219 @@ fn an_unprivileged_user_runs_a_rootless_container() {
     cfg["process"]["args"] = json!(["sh", "-c", "id -u; cat /proc/self/uid_map; exec sleep 1000"]);
     fs::write(dir.join("config.json"), cfg.to_string()).unwrap();
 
-    berth_as_user(&dir, &["run", "-d", "rl1"]).ok();
+    as_user(&dir, &[], "someone", &["run", "-d", "rl1"]).ok();
     assert!(dir.join("run/berth/rl1/state.json").exists());
-    let exec = berth_as_user(
+    // As runc keeps its root under XDG_RUNTIME_DIR: private, and sticky against clean-ups.
+    assert_eq!(mode(&dir.join("run/berth")), 0o1700);
+    let exec = as_user(
         &dir,
+        &[],
+        "someone",
         &["exec", "rl1", "sh", "-c", "id -u; cat /proc/self/uid_map"],
     );
     let lines: Vec<&str> = exec.ok().lines().collect();
     assert_eq!(lines[0], "0");
     let map: Vec<&str> = lines[1].split_whitespace().collect();
     assert_eq!(map, ["0", &UID.to_string(), "1"]);
-    let list = berth_as_user(&dir, &["list", "-q"]);
+    let list = as_user(&dir, &[], "someone", &["list", "-q"]);
     assert_eq!(list.ok(), "rl1\n");
-    berth_as_user(&dir, &["delete", "--force", "rl1"]).ok();
+    as_user(&dir, &[], "someone", &["delete", "--force", "rl1"]).ok();
     assert!(!dir.join("run/berth/rl1").exists());
-    let _ = fs::remove_dir_all(&dir);
+}
+
+/// A bundle in `dir` like rootless podman's: no user namespace or cgroupsPath of its own.
+fn podman_like_bundle(
+    env: &Env,
+    dir: &Path,
+    id: &str,
+    script: &str,
+    edit: impl FnOnce(&mut Value),
+) -> PathBuf {
+    let mut cfg = env.config(&["sh", "-c", script]);
+    // Only uid and gid 0 are mapped (`unshare --map-root-user`): devpts gets no gid=5, as
+    // `runc spec --rootless` drops it.
+    for m in cfg["mounts"].as_array_mut().unwrap() {
+        if let Some(opts) = m["options"].as_array_mut() {
+            opts.retain(|o| o != "gid=5");
+        }
+    }
+    edit(&mut cfg);
+    let bundle = dir.join(id);
+    fs::create_dir_all(&bundle).unwrap();
+    fs::write(bundle.join("config.json"), cfg.to_string()).unwrap();
+    chown(&bundle, Some(UID), Some(UID)).unwrap();
+    bundle
+}
+
+#[test]
+fn uid_0_in_a_user_namespace_keeps_state_under_xdg_runtime_dir() {
+    let env = Env::new("rootless-userns");
+    let dir = user_dir(&env);
+    // No network namespace: the user namespace does not own the host's, so no fresh sysfs.
+    let bundle = podman_like_bundle(&env, &dir, "ns1", "exec sleep 1000", |cfg| {
+        cfg["linux"]["namespaces"] = json!([
+            { "type": "pid" }, { "type": "ipc" }, { "type": "uts" }, { "type": "mount" }
+        ]);
+    });
+    let bundle = bundle.to_str().unwrap();
+    as_user(
+        &dir,
+        USERNS,
+        "someone",
+        &["run", "-d", "--bundle", bundle, "ns1"],
+    )
+    .ok();
+    let state = dir.join("run/berth/ns1/state.json");
+    assert!(state.exists(), "no state at {}", state.display());
+    assert_eq!(mode(&dir.join("run/berth")), 0o1700);
+    let recorded: Value = serde_json::from_slice(&fs::read(&state).unwrap()).unwrap();
+    let pid = recorded["pid"].as_i64().unwrap();
+    let own_cgroup = fs::read_to_string("/proc/self/cgroup").unwrap();
+    common::eventually("the container's process", || {
+        fs::read_to_string(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.starts_with("sleep"))
+    });
+    // No cgroup of its own: the init stays where berth was (this test's cgroups).
+    assert_eq!(
+        fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap(),
+        own_cgroup
+    );
+    let status = as_user(&dir, USERNS, "someone", &["state", "ns1"]);
+    assert!(status.ok().contains("\"running\""), "{status:?}");
+    as_user(&dir, USERNS, "someone", &["delete", "--force", "ns1"]).ok();
+    assert!(!dir.join("run/berth/ns1").exists());
+}
+
+/// "<dev> <mount point> <fstype>" of the mounts at /sys and /dev/null, as awk prints them from
+/// a mountinfo.
+const MOUNTS_AWK: &str =
+    r#"$5=="/sys"||$5=="/dev/null"||$5=="/dev"{for(i=7;$i!="-";i++);print $3,$5,$(i+1)}"#;
+
+#[test]
+fn a_rootless_container_sees_bound_devices_a_bound_sys_and_its_cgroups() {
+    let env = Env::new("rootless-userns-view");
+    let dir = user_dir(&env);
+    let script = format!("id -u; awk '{MOUNTS_AWK}' /proc/self/mountinfo; ls /sys/fs/cgroup");
+    let bundle = podman_like_bundle(&env, &dir, "ns2", &script, |cfg| {
+        cfg["linux"]["namespaces"] = json!([
+            { "type": "pid" }, { "type": "ipc" }, { "type": "uts" }, { "type": "mount" }
+        ]);
+    });
+    let out = as_user(
+        &dir,
+        USERNS,
+        "someone",
+        &["run", "--bundle", bundle.to_str().unwrap(), "ns2"],
+    );
+    let out = out.ok();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "0", "{out}");
+    // The host's own sysfs and devtmpfs, bound: neither a fresh sysfs (the user namespace does
+    // not own the network namespace) nor mknod is allowed there.
+    let host = Command::new("awk")
+        .args([MOUNTS_AWK, "/proc/self/mountinfo"])
+        .output()
+        .unwrap();
+    let host = String::from_utf8(host.stdout).unwrap();
+    let dev_of = |text: &str, mount: &str| -> String {
+        let line = text
+            .lines()
+            .find(|l| l.contains(&format!(" {mount} ")))
+            .unwrap_or("");
+        line.split(' ').next().unwrap_or("").to_owned()
+    };
+    let (sys, dev) = (dev_of(&host, "/sys"), dev_of(&host, "/dev"));
+    assert!(
+        lines.contains(&format!("{sys} /sys sysfs").as_str()),
+        "{out}"
+    );
+    assert!(
+        lines.contains(&format!("{dev} /dev/null devtmpfs").as_str()),
+        "{out}"
+    );
+    // Every hierarchy is there, showing berth's own cgroups.
+    assert!(
+        lines.contains(&"memory") && lines.contains(&"pids"),
+        "{out}"
+    );
+    assert!(!dir.join("run/berth/ns2").exists());
+}
+
+#[test]
+fn limits_that_need_a_cgroup_fail_as_runc_fails_them() {
+    let env = Env::new("rootless-userns-limits");
+    let dir = user_dir(&env);
+    for (id, resources, controller) in [
+        ("lim1", json!({ "memory": { "limit": 67108864 } }), "memory"),
+        ("lim2", json!({ "pids": { "limit": 50 } }), "pids"),
+    ] {
+        let bundle = podman_like_bundle(&env, &dir, id, "true", |cfg| {
+            cfg["linux"]["resources"] = resources;
+        });
+        let run = as_user(
+            &dir,
+            USERNS,
+            "someone",
+            &["run", "--bundle", bundle.to_str().unwrap(), id],
+        );
+        assert_eq!(
+            run.failed(),
+            format!("cannot set {controller} limit: container could not join or create cgroup")
+        );
+        assert!(!dir.join("run/berth").join(id).exists());
+    }
+    // A device rule needs no cgroup: runc ignores what it cannot apply there.
+    let bundle = podman_like_bundle(&env, &dir, "lim3", "true", |cfg| {
+        cfg["linux"]["resources"] = json!({ "devices": [{ "allow": false, "access": "rwm" }] });
+    });
+    as_user(
+        &dir,
+        USERNS,
+        "someone",
+        &["run", "--bundle", bundle.to_str().unwrap(), "lim3"],
+    )
+    .ok();
+    // A cgroupsPath of its own must be made: its error is the cgroup's.
+    let bundle = podman_like_bundle(&env, &dir, "lim4", "true", |cfg| {
+        cfg["linux"]["cgroupsPath"] = json!(env.cgroup_path("lim4"));
+    });
+    let run = as_user(
+        &dir,
+        USERNS,
+        "someone",
+        &["run", "--bundle", bundle.to_str().unwrap(), "lim4"],
+    );
+    let msg = run.failed();
+    assert!(
+        msg.starts_with("create cgroup /sys/fs/cgroup/") && msg.ends_with("permission denied"),
+        "{msg}"
+    );
+    let left: Vec<_> = fs::read_dir(dir.join("run/berth")).unwrap().collect();
+    assert!(left.is_empty(), "state left: {left:?}");
+}
+
+#[test]
+fn root_in_a_user_namespace_named_root_and_an_explicit_root_keep_their_state_roots() {
+    let env = Env::new("rootless-userns-root");
+    let dir = user_dir(&env);
+    // USER=root in a user namespace: runc's /run/runc, so berth's /run/berth (not the user's).
+    let bundle = podman_like_bundle(&env, &dir, "r1", "true", |_| {});
+    let run = as_user(
+        &dir,
+        USERNS,
+        "root",
+        &["run", "--bundle", bundle.to_str().unwrap(), "r1"],
+    );
+    let msg = run.failed();
+    assert!(msg.contains("/run/berth"), "{msg}");
+    assert!(!dir.join("run/berth").exists());
+    // --root wins, and the XDG directory is not made.
+    let own = dir.join("own-root");
+    let listed = as_user(
+        &dir,
+        USERNS,
+        "someone",
+        &["--root", own.to_str().unwrap(), "list", "-q"],
+    );
+    assert_eq!(listed.ok(), "");
+    assert!(!dir.join("run/berth").exists());
 }

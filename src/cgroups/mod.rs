@@ -12,6 +12,7 @@ mod driver;
 mod ebpf;
 mod files;
 pub mod mount;
+mod rootless;
 pub mod stats;
 mod sub;
 mod v1;
@@ -77,6 +78,10 @@ pub struct CgroupPaths {
     /// when the create succeeds: delete leaves the parents, as runc does.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub created: Vec<PathBuf>,
+    /// Hierarchies where a rootless container stays in berth's own cgroup (`create_rootless`):
+    /// only the container's /sys/fs/cgroup shows them, nothing is written or removed there.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inherited: Vec<CgroupDir>,
 }
 
 impl CgroupPaths {
@@ -124,6 +129,7 @@ impl CgroupPaths {
             dirs,
             unified_host,
             created: Vec::new(),
+            inherited: Vec::new(),
         })
     }
 
@@ -252,7 +258,7 @@ impl CgroupPaths {
 /// mkdir, making missing parents first. Something else may remove an empty parent between the
 /// steps (a failed create undoing the parents it made, a user's clean-up; a parent just made here
 /// is empty until its child exists): then the step is retried.
-fn make(path: &Path, dir: &CgroupDir) -> Result<()> {
+pub(super) fn make(path: &Path, dir: &CgroupDir) -> Result<()> {
     for _ in 0..20 {
         match fs::create_dir(path) {
             Ok(()) => {

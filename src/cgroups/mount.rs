@@ -9,7 +9,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use nix::unistd::symlinkat;
 
-use crate::cgroups::CgroupPaths;
+use crate::cgroups::{CgroupDir, CgroupPaths};
 use crate::linux::mount::{attach, bind_tree, new_fs, MountOptions};
 use crate::linux::resolve::{ensure_in_root, Kind};
 use crate::linux::sys::{self, MountAttr};
@@ -18,7 +18,7 @@ pub struct CgroupMount<'a> {
     pub paths: &'a CgroupPaths,
     /// The container has a cgroup namespace of its own.
     pub cgroupns: bool,
-    /// The container has a user namespace (v1 cgroupfs cannot be mounted from one).
+    /// The container or berth is in a user namespace (v1 cgroupfs cannot be mounted from one).
     pub userns: bool,
 }
 
@@ -26,7 +26,7 @@ impl CgroupMount<'_> {
     /// Mounts on `target`, the destination `dest` already opened (and checked) in the rootfs.
     pub fn mount(&self, target: BorrowedFd, dest: &Path, opts: &MountOptions) -> Result<()> {
         if self.paths.unified_host {
-            let dir = self.paths.dirs.first().context("no cgroup2 directory")?;
+            let dir = self.hierarchies().next().context("no cgroup2 directory")?;
             let controllers = dir.controllers.as_str();
             return self.mount_one(target, "cgroup2", controllers, &dir.full(), opts);
         }
@@ -38,7 +38,7 @@ impl CgroupMount<'_> {
         let tmpfs = new_fs("tmpfs", Some("cgroup"), &tmpfs_opts, writable)?;
         attach(tmpfs.as_fd(), target, &tmpfs_opts)?;
         // Everything below is made in the new tmpfs itself, through its handle.
-        for dir in &self.paths.dirs {
+        for dir in self.hierarchies() {
             let name = dir.mount_name();
             let sub = dest.join(name);
             let fstype = if dir.is_v2() { "cgroup2" } else { "cgroup" };
@@ -67,6 +67,11 @@ impl CgroupMount<'_> {
                 .context("make the cgroup tmpfs read-only")?;
         }
         Ok(())
+    }
+
+    /// The container's directories, and berth's own where a rootless container has none.
+    fn hierarchies(&self) -> impl Iterator<Item = &CgroupDir> {
+        self.paths.dirs.iter().chain(&self.paths.inherited)
     }
 
     fn mount_one(

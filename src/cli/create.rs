@@ -51,8 +51,13 @@ impl CreateFlags {
         Ok(())
     }
 
-    pub fn options<'a>(&'a self, id: &'a str, mode: StartMode) -> CreateOptions<'a> {
-        CreateOptions {
+    pub fn options<'a>(
+        &'a self,
+        g: &GlobalOpts,
+        id: &'a str,
+        mode: StartMode,
+    ) -> Result<CreateOptions<'a>> {
+        Ok(CreateOptions {
             id,
             bundle: &self.bundle,
             pid_file: self.pid_file.as_deref(),
@@ -62,7 +67,8 @@ impl CreateFlags {
             preserve_fds: self.preserve_fds,
             mode,
             attached: false,
-        }
+            rootless_cgroups: g.rootless_cgroups()?,
+        })
     }
 }
 
@@ -80,7 +86,10 @@ impl Args {
         g.refuse_systemd_cgroup()?;
         let root = g.state_root();
         self.common.enter_bundle()?;
-        container::create(&root, &self.common.options(&self.id, StartMode::OnStart))?;
+        container::create(
+            &root,
+            &self.common.options(g, &self.id, StartMode::OnStart)?,
+        )?;
         Ok(0)
     }
 }

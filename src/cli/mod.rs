@@ -62,7 +62,7 @@ impl Cli {
 
 #[derive(clap::Args, Debug, Default)]
 pub struct GlobalOpts {
-    /// Root directory for container state (default /run/berth, or $XDG_RUNTIME_DIR/berth when not root)
+    /// Root directory for container state (default /run/berth, or $XDG_RUNTIME_DIR/berth when rootless)
     #[arg(long, global = true, value_name = "DIR")]
     pub root: Option<PathBuf>,
 
@@ -82,7 +82,7 @@ pub struct GlobalOpts {
     #[arg(long = "systemd-cgroup", global = true)]
     pub systemd_cgroup: bool,
 
-    /// Rootless mode: true, false or auto (berth detects it: accepted for runc compatibility)
+    /// Rootless cgroups: true, false or auto (rootless unless berth is the host's root)
     #[arg(long, value_name = "true|false|auto")]
     pub rootless: Option<String>,
 }
@@ -92,6 +92,19 @@ impl GlobalOpts {
     pub fn state_root(&self) -> Root {
         let path = self.root.clone().unwrap_or_else(Root::default_path);
         Root::new(std::path::absolute(&path).unwrap_or(path))
+    }
+
+    /// Whether containers may run in berth's own cgroups where theirs cannot be made.
+    pub fn rootless_cgroups(&self) -> Result<bool> {
+        crate::linux::rootless::rootless_cgroups(self.rootless.as_deref())
+    }
+
+    /// runc's set-up of its default state root under `$XDG_RUNTIME_DIR`, before every command.
+    fn prepare_state_root(&self) -> Result<()> {
+        match Root::xdg_default().filter(|_| self.root.is_none()) {
+            Some(path) => Root::prepare_xdg(&path),
+            None => Ok(()),
+        }
     }
 
     /// berth drives cgroupfs only: asking for systemd's driver is an error, not a silent fallback.
@@ -215,6 +228,9 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         return Ok(0);
     }
     let g = &cli.global;
+    if cli.command.is_some() {
+        g.prepare_state_root()?;
+    }
     if matches!(
         cli.command,
         Some(Command::Create(_) | Command::Run(_) | Command::Exec(_))

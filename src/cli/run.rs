@@ -31,7 +31,7 @@ impl Args {
         g.refuse_systemd_cgroup()?;
         let root = g.state_root();
         self.common.enter_bundle()?;
-        let mut opts = self.common.options(&self.id, StartMode::Now);
+        let mut opts = self.common.options(g, &self.id, StartMode::Now)?;
         if self.detach {
             container::create(&root, &opts)?;
             return Ok(0);

@@ -45,6 +45,8 @@ pub struct CreateOptions<'a> {
     pub mode: StartMode,
     /// `run` in the foreground: berth itself holds a terminal's master side.
     pub attached: bool,
+    /// Where berth may not make the container's cgroups, it runs in berth's own (`--rootless`).
+    pub rootless_cgroups: bool,
 }
 
 /// A container whose init has been created (and, for `StartMode::Now`, exec'd).
@@ -171,16 +173,17 @@ fn build(
     let process = spec.process().as_ref().context("process missing")?;
     let linux = spec.linux().as_ref().context("linux missing")?;
     let mut cgroup = state.cgroup.clone();
-    match cgroup.create() {
-        // As runc: an unprivileged user without delegated cgroups runs the container in its own
-        // cgroup — when the config asks for no limits that would need one.
-        Err(e) if rootless_without_cgroups(&e, resources) => {
-            crate::logging::debug(format_args!("rootless: no cgroup of its own ({e:#})"));
-            cgroup.destroy()?;
-            cgroup = CgroupPaths::default();
-            undo.cgroup = CgroupPaths::default();
-        }
-        other => other?,
+    let cgroups_path_given = linux
+        .cgroups_path()
+        .as_ref()
+        .is_some_and(|p| !p.as_os_str().is_empty());
+    if opts.rootless_cgroups && !cgroups_path_given {
+        let made = cgroup.create_rootless();
+        undo.cgroup = cgroup.clone();
+        made?;
+        cgroup.check_rootless(resources)?;
+    } else {
+        cgroup.create()?;
     }
     cgroup.apply(resources, false)?;
     // Once the create succeeds, delete leaves the parents made here, as runc does.
@@ -302,17 +305,6 @@ fn finish(
         undo.pid_file = Some(path.to_path_buf());
     }
     Ok(())
-}
-
-fn rootless_without_cgroups(
-    err: &anyhow::Error,
-    resources: &oci_spec::runtime::LinuxResources,
-) -> bool {
-    let denied = err
-        .root_cause()
-        .downcast_ref::<std::io::Error>()
-        .is_some_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied);
-    denied && !nix::unistd::geteuid().is_root() && resources == &Default::default()
 }
 
 /// exec.fifo: the init holds it open read-write and blocks reading; `start` writes one byte.

@@ -83,7 +83,11 @@ pub fn create(root: BorrowedFd, nodes: &[Node], bind_from_host: bool) -> Result<
         if bind_from_host {
             bind_node(root, n)
         } else {
-            mknod(root, n)
+            // As runc: where mknod is not allowed, the host's node is bound.
+            mknod(root, n).or_else(|e| match e.downcast_ref::<Errno>() {
+                Some(&Errno::EPERM) => bind_node(root, n),
+                _ => Err(e),
+            })
         }
         .with_context(|| format!("device {}", n.path.display()))
     });

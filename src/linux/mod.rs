@@ -17,6 +17,7 @@ pub mod procfs_handle;
 pub mod resolve;
 pub mod rlimits;
 pub mod rootfs;
+pub mod rootless;
 pub mod sched;
 pub mod sys;
 pub mod sysctl;

@@ -28,7 +28,10 @@ pub struct Rootfs<'a> {
     pub spec: &'a Spec,
     pub rootfs: &'a Path,
     pub bundle: &'a Path,
+    /// The container has a user namespace of its own.
     pub userns: bool,
+    /// The container or berth is in a user namespace: device nodes are bound from the host.
+    pub in_userns: bool,
     pub cgroup: CgroupMount<'a>,
     /// Asks berth for its part of the bind `mounts[index]` (`bind_source`).
     pub from_berth: &'a dyn Fn(usize) -> Result<Option<OwnedFd>>,
@@ -90,7 +93,7 @@ impl Rootfs<'_> {
         if self.sets_up_dev() {
             let linux_devices = self.spec.linux().as_ref().and_then(|l| l.devices().clone());
             let nodes = devices::nodes(linux_devices.as_deref().unwrap_or(&[]))?;
-            devices::create(root.as_fd(), &nodes, self.userns)?;
+            devices::create(root.as_fd(), &nodes, self.in_userns)?;
             devices::symlinks(root.as_fd())?;
         }
         before_pivot()?;
@@ -241,7 +244,7 @@ impl Rootfs<'_> {
     /// (or IPC) namespace; runc binds the host's instead.
     fn may_bind_instead(&self, typ: &str, err: &anyhow::Error) -> bool {
         matches!(typ, "sysfs" | "mqueue")
-            && self.userns
+            && self.in_userns
             && err.root_cause().downcast_ref::<Errno>() == Some(&Errno::EPERM)
     }
 }

@@ -55,6 +55,9 @@ pub fn setup_and_exec(cfg: &InitConfig, ch: &Channel) -> Result<Infallible> {
         ch.expect_done()?;
     }
     let userns = cfg.plan.has(CloneFlags::CLONE_NEWUSER);
+    // As runc: a berth that is itself in a user namespace (rootless podman's) can no more make
+    // device nodes or mount a fresh sysfs or v1 cgroupfs than a container's own one can.
+    let in_userns = userns || crate::linux::rootless::running_in_userns();
     let from_berth = |index| {
         ch.send(&ChildMsg::MountSource(index))?;
         ch.expect_done_with_fd()
@@ -64,10 +67,11 @@ pub fn setup_and_exec(cfg: &InitConfig, ch: &Channel) -> Result<Infallible> {
         rootfs: cfg.rootfs,
         bundle: cfg.bundle,
         userns,
+        in_userns,
         cgroup: CgroupMount {
             paths: cfg.cgroup,
             cgroupns: cfg.plan.has(CloneFlags::CLONE_NEWCGROUP),
-            userns,
+            userns: in_userns,
         },
         from_berth: &from_berth,
         host_root: cfg.host_root,
