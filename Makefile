@@ -26,7 +26,9 @@ apt_install = missing=; for p in $(1); do \
 # of integration/cri is generated from its .proto when the workspace builds.
 TEST_PACKAGES        := gcc libc6-dev golang-github-containers-common iproute2 util-linux protobuf-compiler
 IMAGE_TEST_PACKAGES  := docker-registry apache2-utils openssl
-INTEGRATION_PACKAGES := bats containerd podman docker.io golang-github-containers-common python3 util-linux
+# uidmap: newuidmap/newgidmap, which rootless podman maps its user's subordinate ids with.
+INTEGRATION_PACKAGES := bats containerd podman docker.io golang-github-containers-common python3 util-linux \
+	uidmap
 # integration/cri: containerd's CRI plugin with CNI's bridge (iptables, iproute2's ip and nsenter
 # look at the pods' network), runc as the reference handler, crun as bench-cri's third.
 CRI_PACKAGES         := containerd containernetworking-plugins iptables iproute2 util-linux runc crun \
@@ -85,15 +87,16 @@ bench-image:
 	@$(call apt_install,docker-registry skopeo umoci hyperfine python3)
 	bench/image/run
 
-# Real clients drive the release build: containerd's runc v2 shim (ctr), podman with conmon, and
-# a private dockerd (Debian's docker.io) — RUNTIME=runc checks the suites themselves against runc.
+# Real clients drive the release build: containerd's runc v2 shim (ctr), podman with conmon (as
+# root, and rootless as a user the suite makes), and a private dockerd (Debian's docker.io) —
+# RUNTIME=runc checks the suites themselves against runc.
 # Their input is /dev/null whatever the caller's is: with fd 0 closed, ctr takes the first FIFO it
 # opens for its stdin and eats the container's output. Each test has 5 minutes (bats names one
 # that runs out), the whole run 20.
 test-integration: build fixture
 	@$(call apt_install,$(INTEGRATION_PACKAGES))
 	BATS_TEST_TIMEOUT=300 timeout -k 30 1200 bats integration/containerd integration/podman \
-		integration/docker </dev/null
+		integration/podman-rootless integration/docker </dev/null
 
 # berth under containerd's CRI plugin as kubelet drives it (integration/cri): a private containerd
 # with CNI, and every test of the Rust CRI client suite on the runc handler (the reference) and

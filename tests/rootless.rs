@@ -250,6 +250,41 @@ fn limits_that_need_a_cgroup_fail_as_runc_fails_them() {
         msg.starts_with("create cgroup /sys/fs/cgroup/") && msg.ends_with("permission denied"),
         "{msg}"
     );
+    // oom_score_adj may be raised, not lowered, without CAP_SYS_RESOURCE on the host (runc's
+    // "failed to update /proc/self/oom_score_adj").
+    let bundle = podman_like_bundle(&env, &dir, "oom1", "cat /proc/self/oom_score_adj", |cfg| {
+        cfg["process"]["oomScoreAdj"] = json!(500);
+    });
+    let run = as_user(
+        &dir,
+        USERNS,
+        "someone",
+        &["run", "--bundle", bundle.to_str().unwrap(), "oom1"],
+    );
+    assert_eq!(run.ok(), "500\n");
+    let bundle = podman_like_bundle(&env, &dir, "oom2", "true", |cfg| {
+        cfg["process"]["oomScoreAdj"] = json!(-500);
+    });
+    let run = as_user(
+        &dir,
+        USERNS,
+        "someone",
+        &["run", "--bundle", bundle.to_str().unwrap(), "oom2"],
+    );
+    let msg = run.failed();
+    assert!(msg.starts_with("process.oomScoreAdj: set -500"), "{msg}");
+    // A sysctl of a namespace the user namespace owns is written.
+    let script = "cat /proc/sys/net/ipv4/ip_forward";
+    let bundle = podman_like_bundle(&env, &dir, "sysctl1", script, |cfg| {
+        cfg["linux"]["sysctl"] = json!({ "net.ipv4.ip_forward": "1" });
+    });
+    let run = as_user(
+        &dir,
+        USERNS,
+        "someone",
+        &["run", "--bundle", bundle.to_str().unwrap(), "sysctl1"],
+    );
+    assert_eq!(run.ok(), "1\n");
     let left: Vec<_> = fs::read_dir(dir.join("run/berth")).unwrap().collect();
     assert!(left.is_empty(), "state left: {left:?}");
 }
