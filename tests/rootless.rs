@@ -142,6 +142,17 @@ fn uid_0_in_a_user_namespace_keeps_state_under_xdg_runtime_dir() {
     );
     let status = as_user(&dir, USERNS, "someone", &["state", "ns1"]);
     assert!(status.ok().contains("\"running\""), "{status:?}");
+    // Nor can a limit be set later (runc's update fails in the same words).
+    let update = as_user(
+        &dir,
+        USERNS,
+        "someone",
+        &["update", "--memory", "64m", "ns1"],
+    );
+    assert_eq!(
+        update.failed(),
+        "cannot set memory limit: container could not join or create cgroup"
+    );
     as_user(&dir, USERNS, "someone", &["delete", "--force", "ns1"]).ok();
     assert!(!dir.join("run/berth/ns1").exists());
 }

@@ -312,6 +312,7 @@ pub fn resume(root: &Root, id: &str) -> Result<()> {
 pub fn update(root: &Root, id: &str, resources: &oci_spec::runtime::LinuxResources) -> Result<()> {
     let (dir, state) = load_locked(root, id)?;
     running(&dir, &state)?;
+    state.cgroup.check_rootless(resources)?;
     state.cgroup.check(resources)?;
     state.cgroup.apply(resources, true)
 }
