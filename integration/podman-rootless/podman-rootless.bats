@@ -11,6 +11,8 @@ setup_file() {
 
 teardown_file() {
 	teardown_rootless
+	if id "$RL_USER" >/dev/null 2>&1; then fail "the test user $RL_USER is left"; fi
+	if grep -q "^$RL_USER:" /etc/subuid /etc/subgid; then fail "subordinate ids of $RL_USER left"; fi
 }
 
 @test "run --rm prints the output; exit codes come back; state is under XDG_RUNTIME_DIR" {
@@ -98,6 +100,8 @@ teardown_file() {
 	[ -z "$output" ]
 	no_process "conmon .*$RL_DIR" "a conmon"
 	[ -z "$(ls -A "$(state_dir)")" ]
+	# podman's mounts live in its user's mount namespace: none reaches the host's.
+	[ -z "$(awk -v d="$RL_DIR" '$5 ~ "^"d' /proc/self/mountinfo)" ]
 	# Only podman's pause process, which holds the user's namespace, may run (teardown ends it),
 	# with the conmons that exited as its unreaped children — with runc as with berth.
 	run pgrep -u "$RL_USER" -a
