@@ -47,6 +47,25 @@ fn as_user(dir: &Path, prefix: &[&str], user: &str, args: &[&str]) -> Run {
 /// uid 0 in a user namespace of UID's own, as rootless podman runs its runtime.
 const USERNS: &[&str] = &["unshare", "--map-root-user"];
 
+/// Deletes the user's container `id` when the test ends, passed or not: its state is under the
+/// user's runtime dir, which `Env` does not know.
+struct DeleteOnDrop<'a> {
+    dir: &'a Path,
+    prefix: &'a [&'a str],
+    id: &'a str,
+}
+
+impl Drop for DeleteOnDrop<'_> {
+    fn drop(&mut self) {
+        as_user(
+            self.dir,
+            self.prefix,
+            "someone",
+            &["delete", "--force", self.id],
+        );
+    }
+}
+
 fn mode(path: &Path) -> u32 {
     fs::metadata(path).unwrap().permissions().mode() & 0o7777
 }
@@ -64,6 +83,11 @@ fn an_unprivileged_user_runs_a_rootless_container() {
     cfg["process"]["args"] = json!(["sh", "-c", "id -u; cat /proc/self/uid_map; exec sleep 1000"]);
     fs::write(dir.join("config.json"), cfg.to_string()).unwrap();
 
+    let _delete = DeleteOnDrop {
+        dir: &dir,
+        prefix: &[],
+        id: "rl1",
+    };
     as_user(&dir, &[], "someone", &["run", "-d", "rl1"]).ok();
     assert!(dir.join("run/berth/rl1/state.json").exists());
     // As runc keeps its root under XDG_RUNTIME_DIR: private, and sticky against clean-ups.
@@ -119,6 +143,11 @@ fn uid_0_in_a_user_namespace_keeps_state_under_xdg_runtime_dir() {
         ]);
     });
     let bundle = bundle.to_str().unwrap();
+    let _delete = DeleteOnDrop {
+        dir: &dir,
+        prefix: USERNS,
+        id: "ns1",
+    };
     as_user(
         &dir,
         USERNS,
@@ -155,6 +184,15 @@ fn uid_0_in_a_user_namespace_keeps_state_under_xdg_runtime_dir() {
     );
     as_user(&dir, USERNS, "someone", &["delete", "--force", "ns1"]).ok();
     assert!(!dir.join("run/berth/ns1").exists());
+    common::eventually("the init's end", || {
+        fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
+            s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+    });
 }
 
 /// "<dev> <mount point> <fstype>" of the mounts at /sys and /dev/null, as awk prints them from
