@@ -322,7 +322,12 @@ pub(crate) fn normalize_go_flags(cmd: &clap::Command, args: Vec<OsString>) -> Ve
             (Some((_, true)), Some("false")) => {}
             (Some((_, true)), Some("true")) => out.push(OsString::from(format!("--{name}"))),
             (Some(_), _) => out.push(OsString::from(format!("--{body}"))),
-            (None, _) => out.push(arg),
+            (None, _) => {
+                // Where the trailing list may begin, an unknown flag begins it (clap takes it
+                // as its first value): everything after it is the list too.
+                rest = subcommand && trailing_at == Some(operands);
+                out.push(arg)
+            }
         }
     }
     out
@@ -416,6 +421,14 @@ mod tests {
             panic!("not exec")
         };
         assert_eq!(a.command, ["find", "/", "-user", "root", "-debug=false"]);
+        // A command that begins with an unknown flag is the command from there on (fuzzing).
+        let argv = ["berth", "exec", "c", "--nope", "-pid-file=/p", "x"];
+        assert_eq!(parse_vec(&argv), argv);
+        let cli = Cli::try_parse_from(parse_vec(&argv)).unwrap();
+        let Some(Command::Exec(a)) = cli.command else {
+            panic!("not exec")
+        };
+        assert_eq!(a.command, ["--nope", "-pid-file=/p", "x"]);
         // A flag's value is a value, whatever it looks like.
         assert_eq!(
             parse_vec(&["berth", "create", "--pid-file", "-bundle", "x"]),
