@@ -23,12 +23,6 @@ const MIB: i64 = 1 << 20;
 // ---------------------------------------------------------------------------------------------
 // The host's hierarchies.
 
-/// Whether /sys/fs/cgroup itself is cgroup2 (a pure v2 host).
-fn host_v2() -> bool {
-    nix::sys::statfs::statfs("/sys/fs/cgroup")
-        .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
-}
-
 /// One mounted hierarchy: its mount point, version and controllers.
 #[derive(Debug)]
 struct Hierarchy {
@@ -127,7 +121,7 @@ fn locate(env: &Env, id: &str, v1: &str, v2: &str) -> Option<Loc> {
         .find(|h| h.v2 && h.controllers.iter().any(|c| c == v2))?;
     Some(Loc {
         host: h.mount.join(&rel),
-        inside: if host_v2() {
+        inside: if common::host_v2() {
             "/sys/fs/cgroup".to_owned()
         } else {
             "/sys/fs/cgroup/unified".to_owned()
@@ -960,7 +954,7 @@ const ALWAYS_ALLOWED: [&str; 10] = [
 #[test]
 fn devices_are_denied_unless_allowed() {
     let env = Env::new("cg-devices");
-    let v1_devices = if host_v2() {
+    let v1_devices = if common::host_v2() {
         None
     } else {
         match locate(&env, "d", "devices", "devices") {
@@ -1142,7 +1136,7 @@ fn unified_keys_are_written_or_refused_by_name() {
 #[test]
 fn resource_mistakes_fail_by_field_and_leave_nothing() {
     let env = Env::new("cg-mistakes");
-    let v2 = host_v2();
+    let v2 = common::host_v2();
     let hs = hierarchies();
     let has_v1 = |c: &str| {
         hs.iter()
@@ -1360,7 +1354,7 @@ fn exec_cgroup_runs_in_an_existing_sub_cgroup() {
 
     // Per controller, on a v1 memory hierarchy: only that line moves. A pure v2 host has no
     // hierarchy that a controller names: runc fails ("unknown controller"), and so does berth.
-    if host_v2() {
+    if common::host_v2() {
         let out = exec_in_sub_cgroup(&env, &["--cgroup", "memory:sub"], &["true"]);
         assert!(out.failed().contains("memory"), "{out:?}");
         only_init(&env);
@@ -1442,7 +1436,7 @@ fn pause_stops_progress_and_resume_continues() {
 
 #[track_caller]
 fn assert_frozen(env: &Env, id: &str, frozen: bool) {
-    if host_v2() {
+    if common::host_v2() {
         let dir = locate(env, id, "freezer", "memory").unwrap();
         let events = dir.read("cgroup.events");
         let want = if frozen { "frozen 1" } else { "frozen 0" };

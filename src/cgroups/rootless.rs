@@ -1,7 +1,8 @@
 //! Rootless cgroups, as runc's cgroupfs managers treat them (`--rootless`, or any berth but the
 //! host's root): when config.json names no cgroupsPath, a hierarchy where berth may not make the
 //! container's directory is left out and the container stays in berth's own cgroup there; a
-//! limit that needed one of those hierarchies fails the create, naming its controller.
+//! limit that needed one of those hierarchies fails the create: on v1 naming its controller, on
+//! a pure cgroup2 host in runc's fs2 words with the denial itself.
 
 use std::io::ErrorKind;
 
@@ -28,23 +29,33 @@ const RUNC_ORDER: &[&str] = &[
     "rdma",
 ];
 
+/// runc's fs2 words for limits without a cgroup of the container's own.
+const FS2_NEEDS_NO_LIMITS: &str =
+    "rootless needs no limits + no cgrouppath when no permission is granted for cgroups";
+
 impl CgroupPaths {
     /// Makes every directory it may; those it may not (permission denied, a read-only cgroupfs)
-    /// are left out, and the container's view of their hierarchy is berth's own cgroup.
-    pub fn create_rootless(&mut self) -> Result<()> {
+    /// are left out, and the container's view of their hierarchy is berth's own cgroup. Fails
+    /// when `r` needs a hierarchy left out.
+    pub fn create_rootless(&mut self, r: &LinuxResources) -> Result<()> {
         let mut denied = Vec::new();
+        let mut first_denial = None;
         for (i, dir) in self.dirs.iter().enumerate() {
             match make(&dir.full(), dir) {
                 Ok(()) => {}
                 Err(e) if is_denied(&e) => {
                     crate::logging::debug(format_args!("rootless: no cgroup of its own ({e:#})"));
                     denied.push(i);
+                    first_denial.get_or_insert(e);
                 }
                 Err(e) => return Err(e),
             }
         }
-        if denied.is_empty() {
+        let Some(denial) = first_denial else {
             return Ok(());
+        };
+        if self.unified_host && !wanted(r).is_empty() {
+            return Err(denial.context(FS2_NEEDS_NO_LIMITS));
         }
         let own = detect::hierarchies()?;
         for i in denied.into_iter().rev() {
@@ -57,15 +68,14 @@ impl CgroupPaths {
         let dirs = &self.dirs;
         self.created
             .retain(|p| dirs.iter().any(|d| d.full().starts_with(p)));
-        Ok(())
+        self.check_rootless(r)
     }
 
     /// runc's "cannot set memory limit: container could not join or create cgroup": the
     /// resources need a controller whose hierarchy `create_rootless` left out.
     pub fn check_rootless(&self, r: &LinuxResources) -> Result<()> {
         if self.unified_host && !self.inherited.is_empty() && !wanted(r).is_empty() {
-            // runc's fs2 words.
-            bail!("rootless needs no limits + no cgrouppath when no permission is granted for cgroups");
+            bail!(FS2_NEEDS_NO_LIMITS);
         }
         let missing: Vec<&str> = wanted(r)
             .into_iter()

@@ -178,10 +178,9 @@ fn build(
         .as_ref()
         .is_some_and(|p| !p.as_os_str().is_empty());
     if opts.rootless_cgroups && !cgroups_path_given {
-        let made = cgroup.create_rootless();
+        let made = cgroup.create_rootless(resources);
         undo.cgroup = cgroup.clone();
         made?;
-        cgroup.check_rootless(resources)?;
     } else {
         cgroup.create()?;
     }

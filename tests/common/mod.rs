@@ -314,6 +314,12 @@ pub fn capture(cmd: &mut Command, dir: &Path) -> Run {
     run
 }
 
+/// Whether /sys/fs/cgroup itself is cgroup2 (a pure v2 host).
+pub fn host_v2() -> bool {
+    nix::sys::statfs::statfs("/sys/fs/cgroup")
+        .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
+}
+
 /// Mount points of every cgroup hierarchy on the host.
 pub fn cgroup_mounts() -> Vec<PathBuf> {
     fs::read_to_string("/proc/self/mountinfo")
