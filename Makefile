@@ -125,7 +125,9 @@ bench-cri: build fixture
 # the debug build under emulation), shown in the guest where the suites expect the debug one.
 # CI reaches the guest, so its skips fail there too unless allow-listed.
 # $(1) is the VM profile: cgroupv2 (no manager) or systemd (PID 1); $(2) the suites to run, by
-# their names in tests/ (all when empty). VM_SUITES picks others; VM_TESTS_TIMEOUT bounds the VM.
+# their names in tests/ (all when empty); $(3) the client suites of integration/ to run after them
+# (bats, against the release berth). VM_SUITES and VM_CLIENTS pick others; VM_TESTS_TIMEOUT
+# bounds the VM.
 VM         := integration/cgroupv2
 VM_TESTS_TIMEOUT ?= 3000
 run_vm_tests = mkdir -p $(TARGET_DIR) && \
@@ -135,7 +137,8 @@ run_vm_tests = mkdir -p $(TARGET_DIR) && \
 	if [ -n "$(2)" ]; then tests=$$(for t in $$tests; do n=$$(basename "$$t"); \
 		case " $(2) " in *" $${n%-*} "*) echo "$$t" ;; esac; done); fi && \
 	VM_PROFILE=$(1) VM_TIMEOUT=$(VM_TESTS_TIMEOUT) BERTH=$(BERTH) TESTS_BERTH=$(TARGET_DIR)/debug/berth \
-	VM_TESTS="$$tests" VM_BIND="$(TARGET_DIR)" VM_ENV="BERTH TESTS_BERTH VM_TESTS CI RUST_BACKTRACE $$VM_ENV" \
+	VM_TESTS="$$tests" VM_CLIENTS="$(3)" VM_BIND="$(TARGET_DIR)" \
+	VM_ENV="BERTH TESTS_BERTH VM_TESTS VM_CLIENTS CI RUST_BACKTRACE $$VM_ENV" \
 	$(VM)/run-in-vm $(VM)/run-tests
 
 # Pure cgroup v2 without a manager: the cgroup suite, or those VM_SUITES names (VM_SUITES= for all).
@@ -144,10 +147,12 @@ test-cgroupv2: build fixture
 	$(call run_vm_tests,cgroupv2,$(if $(filter undefined,$(origin VM_SUITES)),cgroups,$(VM_SUITES)))
 
 # Every suite in a VM that boots the host's systemd as PID 1 (its system bus up): the job runs in
-# a unit whose cgroup systemd delegates, and the tests make their cgroups there.
+# a unit whose cgroup systemd delegates, and the tests make their cgroups there. Then the real
+# clients, as on a systemd host.
+VM_CLIENTS ?= containerd podman podman-rootless docker
 test-systemd: build fixture
-	@$(call apt_install,$(VM_PACKAGES) $(SYSTEMD_VM_PACKAGES))
-	$(call run_vm_tests,systemd,$(VM_SUITES))
+	@$(call apt_install,$(VM_PACKAGES) $(SYSTEMD_VM_PACKAGES) $(INTEGRATION_PACKAGES))
+	$(call run_vm_tests,systemd,$(VM_SUITES),$(VM_CLIENTS))
 
 # What seccomp costs: compiling and installing berth's default profile, and a filtered syscall.
 bench-seccomp:

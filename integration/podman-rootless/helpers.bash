@@ -21,11 +21,16 @@ setup_rootless() {
 	echo "$RL_USER:$RL_SUBIDS:$RL_SUBIDS_COUNT" >>/etc/subuid
 	echo "$RL_USER:$RL_SUBIDS:$RL_SUBIDS_COUNT" >>/etc/subgid
 	install -d -o "$RL_USER" -g "$RL_USER" -m 700 "$RL_DIR/home" "$RL_DIR/run"
-	# This machine lacks CAP_SYS_RESOURCE: podman's default nofile/nproc limits fail with EPERM
-	# for every runtime. No systemd here: cgroupfs, and events in a file.
+	# A rootless runtime cannot raise a hard limit: podman's default nofile/nproc limits fail
+	# with EPERM for every runtime where the user's are lower (this machine lacks
+	# CAP_SYS_RESOURCE; a VM's nproc follows its memory). No systemd here: cgroupfs, and events in
+	# a file.
+	local nofile nproc
+	nofile=$(at_most_20000 "$(ulimit -Hn)")
+	nproc=$(at_most_20000 "$(ulimit -Hu)")
 	cat >"$RL_DIR/containers.conf" <<-CONF
 		[containers]
-		default_ulimits = ["nofile=20000:20000", "nproc=20000:20000"]
+		default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
 		[engine]
 		cgroup_manager = "cgroupfs"
 		events_logger = "file"
@@ -33,6 +38,11 @@ setup_rootless() {
 	"$REPO/integration/make-oci-image" "$REPO/build/busybox/rootfs" "$RL_DIR/busybox.tar" "$IMAGE"
 	chmod 644 "$RL_DIR/busybox.tar" "$RL_DIR/containers.conf"
 	pm load -i "$RL_DIR/busybox.tar" >/dev/null
+}
+
+# $1, a hard limit as ulimit prints it, or 20000 if that is lower.
+at_most_20000() {
+	if [ "$1" = unlimited ] || [ "$1" -gt 20000 ]; then echo 20000; else echo "$1"; fi
 }
 
 # Everything of the test user goes: its containers, its processes (podman's pause process that
