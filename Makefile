@@ -138,7 +138,7 @@ run_vm_tests = mkdir -p $(TARGET_DIR) && \
 		case " $(2) " in *" $${n%-*} "*) echo "$$t" ;; esac; done); fi && \
 	VM_PROFILE=$(1) VM_TIMEOUT=$(VM_TESTS_TIMEOUT) BERTH=$(BERTH) TESTS_BERTH=$(TARGET_DIR)/debug/berth \
 	VM_TESTS="$$tests" VM_CLIENTS="$(3)" VM_BIND="$(TARGET_DIR)" \
-	VM_ENV="BERTH TESTS_BERTH VM_TESTS VM_CLIENTS CI RUST_BACKTRACE $$VM_ENV" \
+	VM_ENV="BERTH TESTS_BERTH VM_TESTS VM_CLIENTS CGROUP_DRIVER CI RUST_BACKTRACE $$VM_ENV" \
 	$(VM)/run-in-vm $(VM)/run-tests
 
 # Pure cgroup v2 without a manager: the cgroup suite, or those VM_SUITES names (VM_SUITES= for all).
@@ -148,8 +148,10 @@ test-cgroupv2: build fixture
 
 # Every suite in a VM that boots the host's systemd as PID 1 (its system bus up): the job runs in
 # a unit whose cgroup systemd delegates, and the tests make their cgroups there. Then the real
-# clients, as on a systemd host.
+# clients, as on a systemd host: with their systemd cgroup drivers (rootless podman keeps
+# cgroupfs: the VM runs no user manager).
 VM_CLIENTS ?= containerd podman podman-rootless docker
+test-systemd: export CGROUP_DRIVER ?= systemd
 test-systemd: build fixture
 	@$(call apt_install,$(VM_PACKAGES) $(SYSTEMD_VM_PACKAGES) $(INTEGRATION_PACKAGES))
 	$(call run_vm_tests,systemd,$(VM_SUITES),$(VM_CLIENTS))
@@ -178,7 +180,11 @@ FUZZ_BUILD     := --sanitizer $(FUZZ_SANITIZER) --target-dir $(TARGET_DIR)/fuzz-
 # same ones every time for one commit. FUZZ_SECONDS explores for that long instead.
 FUZZ_SEED      ?= 1
 FUZZ_LIMIT     = $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS) -seed=$(FUZZ_SEED),-max_total_time=$(FUZZ_SECONDS))
-FUZZ_ENV       := $(if $(filter none,$(FUZZ_SANITIZER)),,RUSTC_BOOTSTRAP=1)
+# cargo fuzz builds each crate as one codegen unit, with debug info: the fastest fuzzer, a slow
+# build. FUZZ_QUICK=1 (CI's smoke, where the build is most of the time) lets rustc split them and
+# leaves the debug info out.
+FUZZ_ENV       := $(if $(filter none,$(FUZZ_SANITIZER)),,RUSTC_BOOTSTRAP=1) \
+	$(if $(FUZZ_QUICK),RUSTFLAGS="-Ccodegen-units=16 -Cdebuginfo=0")
 
 fuzz:
 	@$(CARGO) fuzz --version 2>/dev/null | grep -qF ' $(CARGO_FUZZ)' || \

@@ -12,6 +12,25 @@ runtime_binary() {
 	esac
 }
 
+# The cgroup driver the clients are set up with: cgroupfs (default) or systemd, on a host that
+# boots systemd (make test-systemd sets it): the engine then passes --systemd-cgroup and
+# slice:prefix:name paths to the runtime, and containers live in systemd's scopes.
+CGROUP_DRIVER=${CGROUP_DRIVER:-cgroupfs}
+case $CGROUP_DRIVER in
+cgroupfs | systemd) ;;
+*) echo "CGROUP_DRIVER must be cgroupfs or systemd, not $CGROUP_DRIVER" >&2 && exit 1 ;;
+esac
+
+# $1 (a slice or a plain directory under each hierarchy) goes when a run ends: a slice is
+# systemd's to stop, which also removes what is left in it.
+remove_cgroup_parent() {
+	[ "$CGROUP_DRIVER" != systemd ] || systemctl stop "$1" 2>/dev/null || true
+	local m
+	for m in $(cgroup_mounts); do
+		[ ! -d "$m/$1" ] || find "$m/$1" -depth -type d -exec rmdir {} + 2>/dev/null || true
+	done
+}
+
 # Every cgroup hierarchy's mount point.
 cgroup_mounts() {
 	awk '$9 ~ /^cgroup2?$/ {print $5}' /proc/self/mountinfo

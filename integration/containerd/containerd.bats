@@ -108,7 +108,7 @@ run_trapping_shell() {
 }
 
 @test "run -t and exec -t get a terminal" {
-	run ctr_tty "run --rm -t --runc-binary $(runtime_binary) $IMAGE c-tty sh -c 'tty; [ -t 0 ] && echo is-a-tty'"
+	run ctr_tty "run --rm -t $(ctr_runtime_options c-tty) $IMAGE c-tty sh -c 'tty; [ -t 0 ] && echo is-a-tty'"
 	echo "exit $status: $output" # bats shows it if the test fails
 	[ "$status" -eq 0 ]
 	[[ "$output" == */dev/pts/0* ]]
@@ -140,7 +140,9 @@ run_trapping_shell() {
 	run ctr task ls -q
 	[ -z "$output" ]
 	no_process "containerd-shim-runc-v2 .*-address $CTRD_DIR" "a shim"
+	local parent m
+	parent=$(dirname "$(task_cgroup_dir any)")
 	for m in $(cgroup_mounts); do
-		[ ! -e "$m/default" ] || [ -z "$(find "$m/default" -mindepth 1 -maxdepth 1 -type d)" ]
+		[ ! -e "$m/$parent" ] || [ -z "$(find "$m/$parent" -mindepth 1 -maxdepth 1 -type d)" ]
 	done
 }

@@ -9,6 +9,23 @@ CTR=$(command -v ctr)
 IMAGE=docker.io/library/berth-busybox:latest
 BROKEN=docker.io/library/berth-broken:latest
 
+# The cgroup of task $1 under each hierarchy: in containerd's namespace directory ("default")
+# with cgroupfs; with systemd, a scope in a slice of the suite's own, which ctr names itself.
+CGROUP_SLICE=berthctr.slice
+task_cgroup_dir() {
+	case "$CGROUP_DRIVER" in
+	cgroupfs) echo "default/$1" ;;
+	systemd) echo "$CGROUP_SLICE/berth-ctr-$1.scope" ;;
+	esac
+}
+
+# ctr's options for the runtime under test running task $1: with systemd, runc's
+# --systemd-cgroup and a slice:prefix:name cgroup.
+ctr_runtime_options() {
+	echo "--runc-binary $(runtime_binary)"
+	[ "$CGROUP_DRIVER" != systemd ] || echo "--runc-systemd-cgroup --cgroup $CGROUP_SLICE:berth-ctr:$1"
+}
+
 # The directory of the whole suite run (set in setup_file, exported to every test).
 start_containerd() {
 	export CTRD_DIR
@@ -64,6 +81,7 @@ stop_containerd() {
 	grep -q " $CTRD_DIR" /proc/self/mountinfo && awk -v d="$CTRD_DIR" '$5 ~ "^"d {print $5}' /proc/self/mountinfo |
 		sort -r | xargs -r -n1 umount -l
 	xargs -r rmdir <"$CTRD_DIR/new-cgroups" 2>/dev/null || true
+	[ "$CGROUP_DRIVER" != systemd ] || remove_cgroup_parent "$CGROUP_SLICE"
 	rm -rf "$CTRD_DIR"
 }
 
@@ -78,8 +96,16 @@ ctr_tty() {
 	"$REPO/integration/pty-run" --timeout 60 sh -c "exec $CTR --address $CTRD_DIR/containerd.sock $1"
 }
 
+# ctr run with the runtime under test: [OPTION...] IMAGE ID [COMMAND...], IMAGE one of the
+# suite's.
 ctr_run() {
-	ctr run --runc-binary "$(runtime_binary)" "$@"
+	local prev= a id=
+	for a in "$@"; do
+		if [ "$prev" = "$IMAGE" ] || [ "$prev" = "$BROKEN" ]; then id=$a && break; fi
+		prev=$a
+	done
+	[ -n "$id" ] || fail "ctr_run: no task id after the image in: $*"
+	ctr run $(ctr_runtime_options "$id") "$@"
 }
 
 # Waits (up to 5 s) until task $1 is STOPPED, then checks that it is.
@@ -100,7 +126,7 @@ assert_no_leaks() {
 	no_process "containerd-shim-runc-v2 .*-id $id( |$)" "the shim of $id"
 	[ ! -e "/run/containerd/runc/default/$id" ] || fail "runtime state of $id left"
 	for m in $(cgroup_mounts); do
-		[ ! -e "$m/default/$id" ] || fail "cgroup $m/default/$id left"
+		[ ! -e "$m/$(task_cgroup_dir "$id")" ] || fail "cgroup $m/$(task_cgroup_dir "$id") left"
 	done
 	if grep -q "/$id/rootfs" /proc/self/mountinfo; then fail "rootfs mount of $id left"; fi
 }

@@ -2,7 +2,7 @@
 # berth under Docker: Debian's docker.io (dockerd 20.10, the containerd it starts for itself and
 # containerd's runc v2 shim), berth registered with the daemon as a runtime and made its default.
 # The daemon is private to the run (helpers.bash) and changes nothing on the host's network;
-# DOCKER_CGROUP_DRIVER picks cgroupfs (default) or systemd. Each test removes its containers and
+# CGROUP_DRIVER (common.bash) picks cgroupfs (default) or systemd. Each test removes its containers and
 # checks that nothing of them is left; the last one checks the whole run.
 
 bats_require_minimum_version 1.5.0

@@ -4,28 +4,25 @@
 # from the busybox fixture and loaded with `docker load`, and leak checks.
 #
 # RUNTIME names the runtime under test (default: the berth built by cargo; RUNTIME=runc checks
-# the suite itself against docker's own runc). DOCKER_CGROUP_DRIVER is docker's cgroup driver:
-# cgroupfs (default; containers under /berth-docker-test) or systemd (under berthdocker.slice,
-# on a host that boots systemd).
+# the suite itself against docker's own runc). CGROUP_DRIVER (common.bash) is docker's cgroup
+# driver: containers under /berth-docker-test with cgroupfs, under berthdocker.slice with systemd.
 
 REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 source "$REPO/integration/common.bash"
 IMAGE=berth-busybox:latest
-DOCKER_CGROUP_DRIVER=${DOCKER_CGROUP_DRIVER:-cgroupfs}
 # docker.io's own client: another docker first on PATH may be a newer one.
 DOCKER_CLI=/usr/bin/docker
 
 # The cgroup every container goes under (docker's --cgroup-parent), and its directory relative
 # to each hierarchy's mount point. systemd would split a slice name with dashes into nested slices.
-case "$DOCKER_CGROUP_DRIVER" in
+case "$CGROUP_DRIVER" in
 cgroupfs) CGROUP_PARENT=/berth-docker-test CGROUP_PARENT_DIR=berth-docker-test ;;
 systemd) CGROUP_PARENT=berthdocker.slice CGROUP_PARENT_DIR=berthdocker.slice ;;
-*) echo "DOCKER_CGROUP_DRIVER must be cgroupfs or systemd, not $DOCKER_CGROUP_DRIVER" >&2 && exit 1 ;;
 esac
 
 # The directory of container $1 (its full id) relative to a hierarchy's mount point.
 container_cgroup_dir() {
-	case "$DOCKER_CGROUP_DRIVER" in
+	case "$CGROUP_DRIVER" in
 	cgroupfs) echo "$CGROUP_PARENT_DIR/$1" ;;
 	systemd) echo "$CGROUP_PARENT_DIR/docker-$1.scope" ;;
 	esac
@@ -54,10 +51,6 @@ start_docker() {
 	local name runtimes=
 	name=$(runtime_name)
 	[ "$name" = runc ] || runtimes="\"$name\": {\"path\": \"$(runtime_binary)\"}"
-	# The parent cgroups the run will make: the ones not there yet are removed when it ends.
-	for m in $(cgroup_mounts); do
-		[ -e "$m/$CGROUP_PARENT_DIR" ] || echo "$m/$CGROUP_PARENT_DIR"
-	done >"$DOCKER_DIR/new-cgroups"
 	# dockerd makes /run/docker/plugins whatever its exec-root; gone at the end if the run made it.
 	[ -e /run/docker ] || echo /run/docker/plugins /run/docker >"$DOCKER_DIR/new-dirs"
 	# No network changes on the host (no bridge, iptables or forwarding: containers run with
@@ -73,7 +66,7 @@ start_docker() {
 		  "iptables": false,
 		  "ip-forward": false,
 		  "ip-masq": false,
-		  "exec-opts": ["native.cgroupdriver=$DOCKER_CGROUP_DRIVER"],
+		  "exec-opts": ["native.cgroupdriver=$CGROUP_DRIVER"],
 		  "cgroup-parent": "$CGROUP_PARENT",
 		  "default-ulimits": {"nofile": {"Name": "nofile", "Soft": $NOFILE, "Hard": $NOFILE}},
 		  "runtimes": {$runtimes},
@@ -118,13 +111,7 @@ stop_docker() {
 		stop_pid "$pid"
 	done
 	mounts_under "$DOCKER_DIR" | sort -r | xargs -r -n1 umount -l
-	# The parent slice is systemd's to remove.
-	[ "$DOCKER_CGROUP_DRIVER" != systemd ] || systemctl stop "$CGROUP_PARENT" 2>/dev/null || true
-	for m in $(cgroup_mounts); do
-		[ ! -d "$m/$CGROUP_PARENT_DIR" ] ||
-			find "$m/$CGROUP_PARENT_DIR" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null || true
-	done
-	xargs -r rmdir <"$DOCKER_DIR/new-cgroups" 2>/dev/null || true
+	remove_cgroup_parent "$CGROUP_PARENT_DIR"
 	[ ! -e "$DOCKER_DIR/new-dirs" ] || xargs -r rmdir <"$DOCKER_DIR/new-dirs" 2>/dev/null || true
 	rm -rf "$DOCKER_DIR"
 }

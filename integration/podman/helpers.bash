@@ -6,7 +6,11 @@
 REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 source "$REPO/integration/common.bash"
 IMAGE=localhost/berth-busybox:latest
-CGROUP_PARENT=/berth-podman-test
+# Every container's cgroup parent (--cgroup-parent), and its directory under each hierarchy.
+case "$CGROUP_DRIVER" in
+cgroupfs) CGROUP_PARENT=/berth-podman-test CGROUP_PARENT_DIR=berth-podman-test ;;
+systemd) CGROUP_PARENT=berthpodman.slice CGROUP_PARENT_DIR=berthpodman.slice ;;
+esac
 
 setup_podman() {
 	export PODMAN_DIR
@@ -17,7 +21,7 @@ setup_podman() {
 		[containers]
 		default_ulimits = ["nofile=20000:20000", "nproc=20000:20000"]
 		[engine]
-		cgroup_manager = "cgroupfs"
+		cgroup_manager = "$CGROUP_DRIVER"
 		events_logger = "file"
 		runtime_supports_json = ["berth", "crun", "runc"]
 	CONF
@@ -29,11 +33,7 @@ teardown_podman() {
 	[ -n "${PODMAN_DIR:-}" ] || return 0
 	pm rm -af -t 0 >/dev/null 2>&1 || true
 	pm system reset -f >/dev/null 2>&1 || true
-	for m in $(cgroup_mounts); do
-		if [ -d "$m$CGROUP_PARENT" ]; then
-			find "$m$CGROUP_PARENT" -depth -type d -exec rmdir {} + 2>/dev/null || true
-		fi
-	done
+	remove_cgroup_parent "$CGROUP_PARENT_DIR"
 	awk -v d="$PODMAN_DIR" '$5 ~ "^"d {print $5}' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
 	rm -rf "$PODMAN_DIR"
 }
@@ -59,14 +59,21 @@ pm_run() {
 	pm run --cgroup-parent "$CGROUP_PARENT" "$@"
 }
 
-# Nothing of container $1 (a name) may be left: container, conmon, the container's cgroups
-# (podman's own "conmon" cgroups under the parent stay until teardown).
+# Fails, naming them, when cgroups of containers are left under the parent (with cgroupfs,
+# podman's own "conmon" cgroups there stay until teardown; with systemd conmon's scope goes with
+# it).
+no_cgroups_left() {
+	local m found
+	for m in $(cgroup_mounts); do
+		found=$(find "$m/$CGROUP_PARENT_DIR" -mindepth 1 -type d -not -name conmon 2>/dev/null) || true
+		[ -z "$found" ] || fail "cgroups left: $found"
+	done
+}
+
+# Nothing of container $1 (a name) may be left: container, conmon, the container's cgroups.
 assert_no_leaks() {
 	local name=$1
 	if pm container exists "$name"; then fail "container $name left"; fi
 	no_process "conmon .*-n $name " "the conmon of $name"
-	for m in $(cgroup_mounts); do
-		[ -z "$(find "$m$CGROUP_PARENT" -mindepth 1 -type d -not -name conmon 2>/dev/null)" ] ||
-			fail "cgroups left under $m$CGROUP_PARENT"
-	done
+	no_cgroups_left
 }

@@ -102,7 +102,5 @@ teardown_file() {
 	run pm ps -aq
 	[ -z "$output" ]
 	no_process "conmon .*$PODMAN_DIR" "a conmon"
-	for m in $(cgroup_mounts); do
-		[ -z "$(find "$m$CGROUP_PARENT" -mindepth 1 -type d -not -name conmon 2>/dev/null)" ]
-	done
+	no_cgroups_left
 }
