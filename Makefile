@@ -180,11 +180,7 @@ FUZZ_BUILD     := --sanitizer $(FUZZ_SANITIZER) --target-dir $(TARGET_DIR)/fuzz-
 # same ones every time for one commit. FUZZ_SECONDS explores for that long instead.
 FUZZ_SEED      ?= 1
 FUZZ_LIMIT     = $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS) -seed=$(FUZZ_SEED),-max_total_time=$(FUZZ_SECONDS))
-# cargo fuzz builds each crate as one codegen unit, with debug info: the fastest fuzzer, a slow
-# build. FUZZ_QUICK=1 (CI's smoke, where the build is most of the time) lets rustc split them and
-# leaves the debug info out.
-FUZZ_ENV       := $(if $(filter none,$(FUZZ_SANITIZER)),,RUSTC_BOOTSTRAP=1) \
-	$(if $(FUZZ_QUICK),RUSTFLAGS="-Ccodegen-units=16 -Cdebuginfo=0")
+FUZZ_ENV       := $(if $(filter none,$(FUZZ_SANITIZER)),,RUSTC_BOOTSTRAP=1)
 
 fuzz:
 	@$(CARGO) fuzz --version 2>/dev/null | grep -qF ' $(CARGO_FUZZ)' || \
