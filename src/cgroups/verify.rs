@@ -14,6 +14,19 @@ use super::{detect, CgroupPaths};
 
 impl CgroupPaths {
     pub fn verify(&self) -> Result<()> {
+        // The unit `delete` stops: a container's scope (or slice), the one its cgroups are named after.
+        if let Some(sd) = &self.systemd {
+            let named = self
+                .dirs
+                .iter()
+                .all(|d| d.path.file_name().is_some_and(|n| n == sd.unit.as_str()));
+            if !super::systemd::name::is_container_unit(&sd.unit) || !named {
+                bail!(
+                    "systemd unit {:?} is not the unit of the container's cgroups",
+                    sd.unit
+                );
+            }
+        }
         if self.dirs.is_empty() && self.created.is_empty() {
             return Ok(());
         }
