@@ -238,41 +238,6 @@ impl CgroupPaths {
         }
         Ok(out)
     }
-
-    /// Removes the container's directories, waiting (briefly) for exiting processes to leave,
-    /// then those of `created` that are empty; every one is tried, the first failure reported.
-    /// Parents a create did not make stay, as with runc and crun: they are often shared
-    /// (containerd's /default, berth's own /berth), and making and removing them again with
-    /// every container cost 0.4 ms a `run` and raced with creates under them.
-    pub fn destroy(&self) -> Result<()> {
-        let mut result = Ok(());
-        if let Some(sd) = &self.systemd {
-            // Stopping the unit ends what is left in it and removes systemd's directories;
-            // the v1 ones berth joined on its own are removed below.
-            result = sd.stop();
-        }
-        for dir in &self.dirs {
-            if let Err(e) = remove_tree(&dir.full()) {
-                result = result.and(Err(e));
-            }
-        }
-        for path in self.created.iter().rev() {
-            match fs::remove_dir(path) {
-                Ok(()) => {}
-                // Gone, or another container's parent by now: both fine.
-                Err(e)
-                    if matches!(
-                        e.raw_os_error(),
-                        Some(libc::ENOENT | libc::ENOTEMPTY | libc::EBUSY)
-                    ) => {}
-                Err(e) => {
-                    let e = Err(e).with_context(|| format!("remove cgroup {}", path.display()));
-                    result = result.and(e);
-                }
-            }
-        }
-        result
-    }
 }
 
 /// mkdir, making missing parents first. Something else may remove an empty parent between the
@@ -346,7 +311,7 @@ fn collect_pids(dir: &Path, out: &mut Vec<i32>) -> Result<()> {
 }
 
 /// rmdir a cgroup and its children, retrying while the kernel still counts exiting tasks.
-fn remove_tree(dir: &Path) -> Result<()> {
+pub(super) fn remove_tree(dir: &Path) -> Result<()> {
     let children: Vec<PathBuf> = match fs::read_dir(dir) {
         Ok(entries) => entries
             .flatten()

@@ -314,8 +314,5 @@ pub fn update(root: &Root, id: &str, resources: &oci_spec::runtime::LinuxResourc
     running(&dir, &state)?;
     state.cgroup.check_rootless(resources)?;
     state.cgroup.check(resources)?;
-    if let Some(sd) = &state.cgroup.systemd {
-        sd.set_resources(resources, state.cgroup.unified_host)?;
-    }
     state.cgroup.apply(resources, true)
 }
