@@ -139,6 +139,18 @@ fn limits_reach_systemd_and_the_files_and_the_unit_goes_with_delete() {
         !ps.ok().trim().is_empty() && ps.ok().trim() != "[]",
         "{ps:?}"
     );
+    // An exec'd process joins the unit's cgroup; events read it.
+    let exec = env.berth(&["exec", &id, "cat", "/proc/self/cgroup"]);
+    assert!(exec.ok().contains(&format!("0::{scope}")), "{exec:?}");
+    let events = env.berth(&["events", "--stats", &id]);
+    let ev: Value = serde_json::from_str(events.ok().trim()).unwrap();
+    assert_eq!(ev["type"], "stats", "{ev}");
+    assert_eq!(ev["data"]["pids"]["limit"], json!(50), "{ev}");
+    assert_eq!(
+        ev["data"]["memory"]["usage"]["limit"],
+        json!(128 << 20),
+        "{ev}"
+    );
 
     env.berth(&["kill", "--all", &id, "KILL"]).ok();
     common::eventually("the container stops", || env.status(&id) == "stopped");

@@ -92,7 +92,11 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
     let plan = NamespacePlan::new(linux.namespaces().as_deref().unwrap_or(&[]))?;
     let (mut cgroup, systemd) = if opts.systemd_cgroup {
         let props = properties::from_annotations(bundle.spec.annotations().iter().flatten())?;
-        let (cgroup, bus) = CgroupPaths::resolve_systemd(linux.cgroups_path().as_deref(), opts.id)?;
+        let (cgroup, bus) = CgroupPaths::resolve_systemd(
+            linux.cgroups_path().as_deref(),
+            opts.id,
+            opts.rootless_cgroups,
+        )?;
         (cgroup, Some((RefCell::new(bus), props)))
     } else {
         let cgroup = CgroupPaths::resolve(linux.cgroups_path().as_deref(), opts.id)?;

@@ -56,9 +56,13 @@ impl SystemdUnit {
 
 impl CgroupPaths {
     /// The container's cgroups under the systemd driver, with the bus that will make them:
-    /// connected first, so that without systemd nothing at all is made.
-    pub fn resolve_systemd(cgroups_path: Option<&Path>, id: &str) -> Result<(Self, Bus)> {
-        let user = !nix::unistd::geteuid().is_root();
+    /// connected first, so that without systemd nothing at all is made. A rootless berth
+    /// (`--rootless`, or any but the host's root) asks the user's manager, as runc does.
+    pub fn resolve_systemd(
+        cgroups_path: Option<&Path>,
+        id: &str,
+        user: bool,
+    ) -> Result<(Self, Bus)> {
         let path = cgroups_path
             .map(|p| p.to_string_lossy())
             .unwrap_or_default();
