@@ -95,6 +95,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_state_cannot_name_another_unit_for_delete_to_stop() {
+        let unit = |name: &str, path: &str| CgroupPaths {
+            dirs: vec![super::super::CgroupDir {
+                controllers: String::new(),
+                mountpoint: "/sys/fs/cgroup".into(),
+                path: path.into(),
+            }],
+            systemd: Some(super::super::systemd::SystemdUnit {
+                unit: name.into(),
+                slice: "system.slice".into(),
+                user: false,
+            }),
+            ..Default::default()
+        };
+        for (name, path) in [
+            ("sshd.service", "/system.slice/sshd.service"),
+            ("berth-a.scope", "/system.slice/berth-b.scope"),
+            ("a b.scope", "/system.slice/a b.scope"),
+        ] {
+            let e = unit(name, path).verify().unwrap_err().to_string();
+            assert!(
+                e.contains("is not the unit of the container's cgroups"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
     fn only_plain_paths_below_the_root() {
         for ok in ["/a", "/berth/ctr", "/a/b/c"] {
             assert!(strictly_below_root(Path::new(ok)), "{ok}");
