@@ -3,6 +3,8 @@
 //! before the container runs any code of its own, and removed again on delete. Each directory is
 //! driven in its own version's terms (`Driver`: v1 files, or v2 files and an eBPF device filter),
 //! so a hybrid host gets v1 limits where a controller is on v1 and v2 limits where it is on v2.
+//! Under `--systemd-cgroup` systemd makes the directories and places the init (systemd/), and
+//! the same file drivers write the limits into them.
 
 mod check;
 mod convert;
@@ -15,6 +17,7 @@ pub mod mount;
 mod rootless;
 pub mod stats;
 mod sub;
+pub mod systemd;
 mod v1;
 mod v2;
 mod verify;
@@ -82,25 +85,20 @@ pub struct CgroupPaths {
     /// only the container's /sys/fs/cgroup shows them, nothing is written or removed there.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inherited: Vec<CgroupDir>,
+    /// The systemd driver's unit: systemd makes and removes the directories.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd: Option<systemd::SystemdUnit>,
 }
 
 impl CgroupPaths {
     /// The directories for `cgroups_path` (absolute within each hierarchy, or relative to berth's
-    /// own cgroup as runc treats it); `/berth/<id>` when the config names none.
+    /// own cgroup as runc treats it); `/berth/<id>` when the config names none. A systemd
+    /// `slice:prefix:name` is, for this driver as for runc's cgroupfs one, a relative path.
     pub fn resolve(cgroups_path: Option<&Path>, id: &str) -> Result<Self> {
         let default = PathBuf::from(format!("/berth/{id}"));
         let wanted = cgroups_path
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(&default);
-        if wanted
-            .to_str()
-            .is_some_and(|s| s.contains(':') && !s.starts_with('/'))
-        {
-            bail!(
-                "linux.cgroupsPath: {:?} is a systemd slice:prefix:name path; the systemd cgroup driver is not supported yet",
-                wanted
-            );
-        }
         let hierarchies = detect::hierarchies()?;
         let unified_host = hierarchies.iter().all(|h| h.is_v2());
         let dirs: Vec<CgroupDir> = hierarchies
@@ -130,12 +128,17 @@ impl CgroupPaths {
             unified_host,
             created: Vec::new(),
             inherited: Vec::new(),
+            systemd: None,
         })
     }
 
     /// Records the directories `create` will make — each container directory and its missing
     /// parents — in `created`, for the state to keep before any exists.
     pub fn plan_create(&mut self) {
+        if self.systemd.is_some() {
+            // systemd makes them, and removes them with the unit.
+            return;
+        }
         let mut missing = Vec::new();
         for dir in &self.dirs {
             let mut path = dir.full();
@@ -150,8 +153,11 @@ impl CgroupPaths {
         self.created = missing;
     }
 
-    /// Makes every directory.
+    /// Makes every directory (under systemd: when the unit starts, `start_unit`).
     pub fn create(&self) -> Result<()> {
+        if self.systemd.is_some() {
+            return Ok(());
+        }
         for dir in &self.dirs {
             make(&dir.full(), dir)?;
         }
@@ -187,17 +193,26 @@ impl CgroupPaths {
         Ok(())
     }
 
-    /// The cgroup2 directory (pure v2, or the `unified` mount of a hybrid host): a clone starts
-    /// in it (CLONE_INTO_CGROUP).
+    /// The cgroup2 directory (pure v2, or the `unified` mount of a hybrid host).
     pub fn v2_dir(&self) -> Option<&CgroupDir> {
         self.dirs.iter().find(|d| d.is_v2())
+    }
+
+    /// Where a clone starts (CLONE_INTO_CGROUP): the cgroup2 directory once it exists. The init
+    /// of a systemd container starts in berth's cgroup and systemd moves it (`start_unit`).
+    pub fn clone_into(&self, init: bool) -> Option<&CgroupDir> {
+        self.v2_dir().filter(|_| !(init && self.systemd.is_some()))
     }
 
     /// Moves the calling process — a fresh clone, so a single thread — into the container's
     /// cgroup in every v1 hierarchy. It writes itself ("0") to `tasks`: moving one thread skips
     /// the global lock a write of a pid to cgroup.procs takes, and with it an RCU grace period
     /// that costs milliseconds per container.
-    pub fn join_v1(&self) -> Result<()> {
+    pub fn join_v1(&self, init: bool) -> Result<()> {
+        if init && self.systemd.is_some() {
+            // Not made yet: `start_unit` moves the init into them.
+            return Ok(());
+        }
         for dir in self.dirs.iter().filter(|d| !d.is_v2()) {
             let tasks = dir.full().join("tasks");
             fs::write(&tasks, "0").with_context(|| format!("join cgroup {}", tasks.display()))?;
@@ -222,36 +237,6 @@ impl CgroupPaths {
             collect_pids(&dir.full(), &mut out)?;
         }
         Ok(out)
-    }
-
-    /// Removes the container's directories, waiting (briefly) for exiting processes to leave,
-    /// then those of `created` that are empty; every one is tried, the first failure reported.
-    /// Parents a create did not make stay, as with runc and crun: they are often shared
-    /// (containerd's /default, berth's own /berth), and making and removing them again with
-    /// every container cost 0.4 ms a `run` and raced with creates under them.
-    pub fn destroy(&self) -> Result<()> {
-        let mut result = Ok(());
-        for dir in &self.dirs {
-            if let Err(e) = remove_tree(&dir.full()) {
-                result = result.and(Err(e));
-            }
-        }
-        for path in self.created.iter().rev() {
-            match fs::remove_dir(path) {
-                Ok(()) => {}
-                // Gone, or another container's parent by now: both fine.
-                Err(e)
-                    if matches!(
-                        e.raw_os_error(),
-                        Some(libc::ENOENT | libc::ENOTEMPTY | libc::EBUSY)
-                    ) => {}
-                Err(e) => {
-                    let e = Err(e).with_context(|| format!("remove cgroup {}", path.display()));
-                    result = result.and(e);
-                }
-            }
-        }
-        result
     }
 }
 
@@ -326,7 +311,7 @@ fn collect_pids(dir: &Path, out: &mut Vec<i32>) -> Result<()> {
 }
 
 /// rmdir a cgroup and its children, retrying while the kernel still counts exiting tasks.
-fn remove_tree(dir: &Path) -> Result<()> {
+pub(super) fn remove_tree(dir: &Path) -> Result<()> {
     let children: Vec<PathBuf> = match fs::read_dir(dir) {
         Ok(entries) => entries
             .flatten()

@@ -14,6 +14,19 @@ use super::{detect, CgroupPaths};
 
 impl CgroupPaths {
     pub fn verify(&self) -> Result<()> {
+        // The unit `delete` stops: a container's scope (or slice), the one its cgroups are named after.
+        if let Some(sd) = &self.systemd {
+            let named = self
+                .dirs
+                .iter()
+                .all(|d| d.path.file_name().is_some_and(|n| n == sd.unit.as_str()));
+            if !super::systemd::name::is_container_unit(&sd.unit) || !named {
+                bail!(
+                    "systemd unit {:?} is not the unit of the container's cgroups",
+                    sd.unit
+                );
+            }
+        }
         if self.dirs.is_empty() && self.created.is_empty() {
             return Ok(());
         }
@@ -80,6 +93,34 @@ fn strictly_below_root(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_state_cannot_name_another_unit_for_delete_to_stop() {
+        let unit = |name: &str, path: &str| CgroupPaths {
+            dirs: vec![super::super::CgroupDir {
+                controllers: String::new(),
+                mountpoint: "/sys/fs/cgroup".into(),
+                path: path.into(),
+            }],
+            systemd: Some(super::super::systemd::SystemdUnit {
+                unit: name.into(),
+                slice: "system.slice".into(),
+                user: false,
+            }),
+            ..Default::default()
+        };
+        for (name, path) in [
+            ("sshd.service", "/system.slice/sshd.service"),
+            ("berth-a.scope", "/system.slice/berth-b.scope"),
+            ("a b.scope", "/system.slice/a b.scope"),
+        ] {
+            let e = unit(name, path).verify().unwrap_err().to_string();
+            assert!(
+                e.contains("is not the unit of the container's cgroups"),
+                "{e}"
+            );
+        }
+    }
 
     #[test]
     fn only_plain_paths_below_the_root() {

@@ -68,6 +68,7 @@ impl CreateFlags {
             mode,
             attached: false,
             rootless_cgroups: g.rootless_cgroups()?,
+            systemd_cgroup: g.systemd_cgroup,
         })
     }
 }
@@ -83,7 +84,6 @@ pub struct Args {
 
 impl Args {
     pub fn run(mut self, g: &GlobalOpts) -> Result<i32> {
-        g.refuse_systemd_cgroup()?;
         let root = g.state_root();
         self.common.enter_bundle()?;
         container::create(

@@ -23,7 +23,7 @@ impl Args {
             "linux": {
                 "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
                 "capabilities": caps,
-                "cgroup": { "v1": true, "v2": true, "systemd": false, "systemdUser": false, "rdma": true },
+                "cgroup": { "v1": true, "v2": true, "systemd": true, "systemdUser": true, "rdma": true },
                 "seccomp": {
                     "enabled": true,
                     "actions": seccomp::actions(),

@@ -106,16 +106,6 @@ impl GlobalOpts {
             None => Ok(()),
         }
     }
-
-    /// berth drives cgroupfs only: asking for systemd's driver is an error, not a silent fallback.
-    pub fn refuse_systemd_cgroup(&self) -> Result<()> {
-        if self.systemd_cgroup {
-            anyhow::bail!(
-                "--systemd-cgroup: the systemd cgroup driver is not supported yet; use cgroupfs"
-            );
-        }
-        Ok(())
-    }
 }
 
 #[derive(Subcommand, Debug)]

@@ -28,7 +28,6 @@ pub struct Args {
 
 impl Args {
     pub fn run(mut self, g: &GlobalOpts) -> Result<i32> {
-        g.refuse_systemd_cgroup()?;
         let root = g.state_root();
         self.common.enter_bundle()?;
         let mut opts = self.common.options(g, &self.id, StartMode::Now)?;

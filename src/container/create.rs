@@ -2,6 +2,7 @@
 //! spawn the init and record it. A failed create leaves nothing behind: no process, cgroup or
 //! state directory.
 
+use std::cell::RefCell;
 use std::fs;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -14,6 +15,8 @@ use nix::sys::stat::Mode;
 use nix::unistd::{mkfifo, Pid};
 
 use crate::bundle::Bundle;
+use crate::cgroups::systemd::properties::{self, Property};
+use crate::cgroups::systemd::Bus;
 use crate::cgroups::CgroupPaths;
 use crate::container::{seccomp_agent, write_pid_file};
 use crate::hooks::{self, Kind};
@@ -47,6 +50,8 @@ pub struct CreateOptions<'a> {
     pub attached: bool,
     /// Where berth may not make the container's cgroups, it runs in berth's own (`--rootless`).
     pub rootless_cgroups: bool,
+    /// `--systemd-cgroup`: systemd makes the cgroup, a unit for the init.
+    pub systemd_cgroup: bool,
 }
 
 /// A container whose init has been created (and, for `StartMode::Now`, exec'd).
@@ -85,7 +90,18 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
     let linux = bundle.spec.linux().as_ref().context("linux missing")?;
     root.refuse_taken(opts.id)?;
     let plan = NamespacePlan::new(linux.namespaces().as_deref().unwrap_or(&[]))?;
-    let mut cgroup = CgroupPaths::resolve(linux.cgroups_path().as_deref(), opts.id)?;
+    let (mut cgroup, systemd) = if opts.systemd_cgroup {
+        let props = properties::from_annotations(bundle.spec.annotations().iter().flatten())?;
+        let (cgroup, bus) = CgroupPaths::resolve_systemd(
+            linux.cgroups_path().as_deref(),
+            opts.id,
+            opts.rootless_cgroups,
+        )?;
+        (cgroup, Some((RefCell::new(bus), props)))
+    } else {
+        let cgroup = CgroupPaths::resolve(linux.cgroups_path().as_deref(), opts.id)?;
+        (cgroup, None)
+    };
     let resources = linux.resources().clone().unwrap_or_default();
     cgroup.check(&resources).context("config.json")?;
     cgroup.check_existing()?;
@@ -116,13 +132,23 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Created> {
         own_pid_ns: state.own_pid_ns,
         pid_file: None,
     };
-    match build(&dir, &bundle, opts, state, plan, &resources, &mut undo) {
+    let limits = Limits {
+        resources: &resources,
+        systemd: systemd.as_ref().map(|(bus, props)| (bus, props.as_slice())),
+    };
+    match build(&dir, &bundle, opts, state, plan, &limits, &mut undo) {
         Ok(created) => Ok(created),
         Err(e) => {
             undo.run(dir);
             Err(e)
         }
     }
+}
+
+/// The container's limits, and with the systemd driver its bus and the annotations' properties.
+struct Limits<'a> {
+    resources: &'a oci_spec::runtime::LinuxResources,
+    systemd: Option<(&'a RefCell<Bus>, &'a [Property])>,
 }
 
 /// What a create has made, removed again when a later step fails: nothing is left behind.
@@ -166,9 +192,10 @@ fn build(
     opts: &CreateOptions,
     mut state: State,
     plan: NamespacePlan,
-    resources: &oci_spec::runtime::LinuxResources,
+    limits: &Limits,
     undo: &mut Undo,
 ) -> Result<Created> {
+    let (resources, systemd) = (limits.resources, limits.systemd);
     let spec = &bundle.spec;
     let process = spec.process().as_ref().context("process missing")?;
     let linux = spec.linux().as_ref().context("linux missing")?;
@@ -177,14 +204,17 @@ fn build(
         .cgroups_path()
         .as_ref()
         .is_some_and(|p| !p.as_os_str().is_empty());
-    if opts.rootless_cgroups && !cgroups_path_given {
+    if systemd.is_some() {
+        // systemd makes the cgroup once the init exists (`place` below).
+    } else if opts.rootless_cgroups && !cgroups_path_given {
         let made = cgroup.create_rootless(resources);
         undo.cgroup = cgroup.clone();
         made?;
+        cgroup.apply(resources, false)?;
     } else {
         cgroup.create()?;
+        cgroup.apply(resources, false)?;
     }
-    cgroup.apply(resources, false)?;
     // Once the create succeeds, delete leaves the parents made here, as runc does.
     state.cgroup = CgroupPaths {
         created: Vec::new(),
@@ -236,6 +266,18 @@ fn build(
     };
     let seccomp_agent = seccomp_agent(bundle.seccomp.as_ref(), &snapshot, "creating");
     let mount_source = |pid, index| bind_source::open_for(pid, spec, &bundle.dir, index);
+    // The systemd driver's init: into the unit systemd starts for it, then the files.
+    let place = |pid: Pid| -> Result<()> {
+        let (bus, props) = systemd.context("no systemd bus")?;
+        cgroup.start_unit(
+            &mut bus.borrow_mut(),
+            pid.as_raw(),
+            resources,
+            props,
+            opts.id,
+        )?;
+        cgroup.apply(resources, false)
+    };
     let placement = Placement {
         clone_flags: cfg.plan.clone_flags,
         cgroup: &cgroup,
@@ -248,6 +290,7 @@ fn build(
             .then_some(&mount_source as _),
         // execCPUAffinity is not for the init: it gets every CPU its cgroup allows.
         final_cpus: None,
+        place: systemd.is_some().then_some(&place as _),
     };
     let mut spawned = spawn::spawn(&placement, |ch| init::setup_and_exec(&cfg, ch))?;
     drop(cfg);

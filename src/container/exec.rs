@@ -106,6 +106,7 @@ pub fn exec(root: &Root, opts: ExecOptions) -> Result<i32> {
         seccomp_agent: seccomp_agent.as_ref().map(|f| f as _),
         mount_source: None,
         final_cpus: affinity.final_cpus.as_ref(),
+        place: None,
     };
     let sigfd = if opts.detach {
         None

@@ -38,6 +38,9 @@ pub struct Placement<'a> {
     /// The CPUs the process runs on once in its cgroup (`execCPUAffinity.final`); every CPU
     /// the cgroup allows when None.
     pub final_cpus: Option<&'a CpuSet>,
+    /// Puts the clone into its cgroups before it goes on (the systemd driver's init: systemd
+    /// makes the cgroup for a pid). Without it the clone starts in them.
+    pub place: Option<&'a dyn Fn(Pid) -> Result<()>>,
 }
 
 /// A process that finished its set-up and waits for `exec` or `wait_for_start`.
@@ -56,9 +59,10 @@ pub fn spawn<'a>(
     child: impl FnOnce(&Channel) -> Result<Infallible>,
 ) -> Result<Spawned<'a>> {
     let (parent, child_end) = Channel::pair()?;
+    let placed_later = p.place.is_some();
     let cgroup_dir = p
         .cgroup
-        .v2_dir()
+        .clone_into(placed_later)
         .map(|d| {
             File::open(d.full()).with_context(|| format!("open cgroup {}", d.full().display()))
         })
@@ -69,7 +73,7 @@ pub fn spawn<'a>(
     else {
         drop(parent);
         launch::child_main(child_end, |ch| {
-            p.cgroup.join_v1()?;
+            p.cgroup.join_v1(placed_later)?;
             affinity::settle(p.final_cpus)?;
             child(ch)
         })
@@ -155,6 +159,9 @@ fn last_words(ch: &Channel, track: &mut Tracked) -> Option<String> {
 
 fn converse(p: &Placement, ch: &Channel, track: &mut Tracked) -> Result<Option<OwnedFd>> {
     let first = track.first;
+    if let Some(place) = p.place {
+        place(first)?;
+    }
     if p.clone_flags.contains(CloneFlags::CLONE_NEWUSER) {
         write_maps(p, first)?;
     }

@@ -1,0 +1,391 @@
+//! The systemd cgroup driver (`--systemd-cgroup`) with real containers: the unit systemd starts
+//! for the init, its properties as `systemctl show` reports them and the cgroup files, update,
+//! pause/resume, kill --all, delete stopping the unit, and a failed create leaving no unit.
+//! These need systemd as PID 1 (make test-systemd runs them in its VM); on a host without it,
+//! the driver's one-line error and runc's cgroupfs reading of `slice:prefix:name` are checked.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use common::{skip, Env};
+use serde_json::{json, Value};
+
+/// Whether systemd runs here. Where it does, its bus must answer: these tests cannot be skipped
+/// in the systemd VM.
+fn systemd_here() -> bool {
+    if !Path::new("/run/systemd/system").is_dir() {
+        skip(
+            "systemd-cgroup/needs-systemd",
+            "no systemd as PID 1 on this host",
+        );
+        return false;
+    }
+    assert!(
+        Path::new("/run/dbus/system_bus_socket").exists(),
+        "systemd runs but its system bus socket is missing"
+    );
+    true
+}
+
+fn unique(name: &str) -> String {
+    format!("{name}{}", std::process::id())
+}
+
+/// `systemctl show -p NAME --value UNIT`.
+fn show(unit: &str, name: &str) -> String {
+    let out = Command::new("systemctl")
+        .args(["show", "-p", name, "--value", unit])
+        .output()
+        .expect("systemctl");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn cgroup_file(path: &str, file: &str) -> String {
+    fs::read_to_string(
+        Path::new("/sys/fs/cgroup")
+            .join(path.trim_start_matches('/'))
+            .join(file),
+    )
+    .unwrap_or_else(|e| panic!("read {path}/{file}: {e}"))
+    .trim()
+    .to_owned()
+}
+
+/// The init's cgroup2 path, from outside.
+fn init_cgroup(env: &Env, id: &str) -> String {
+    let pid = env.state(id)["pid"].as_i64().unwrap();
+    let text = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn state_json(env: &Env, id: &str) -> Value {
+    serde_json::from_slice(&fs::read(env.root.join(id).join("state.json")).unwrap()).unwrap()
+}
+
+fn sleeper(env: &Env, cgroups_path: &str) -> Value {
+    let mut cfg = env.config(&["sleep", "600"]);
+    cfg["linux"]["cgroupsPath"] = json!(cgroups_path);
+    cfg
+}
+
+#[test]
+fn limits_reach_systemd_and_the_files_and_the_unit_goes_with_delete() {
+    if !systemd_here() {
+        return;
+    }
+    let env = Env::new("sd-limits");
+    let id = unique("sdlim");
+    let unit = format!("berth-test-{id}.scope");
+    let scope = format!("/system.slice/{unit}");
+    let mut cfg = sleeper(&env, &format!("system.slice:berth-test:{id}"));
+    cfg["linux"]["resources"] = json!({
+        "memory": { "limit": 64 << 20 },
+        "cpu": { "shares": 1024, "quota": 50000, "period": 100000 },
+        "pids": { "limit": 42 }
+    });
+    cfg["annotations"] = json!({
+        "org.systemd.property.TimeoutStopUSec": "uint64 123000000",
+        "org.systemd.property.CollectMode": "'inactive-or-failed'"
+    });
+    let bundle = env.write_bundle(&id, &cfg);
+    env.berth(&[
+        "--systemd-cgroup",
+        "create",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        &id,
+    ])
+    .ok();
+    assert_eq!(init_cgroup(&env, &id), scope);
+    let st = state_json(&env, &id);
+    assert_eq!(st["cgroup"]["systemd"]["unit"], json!(unit), "{st}");
+
+    assert_eq!(show(&unit, "ActiveState"), "active");
+    assert_eq!(show(&unit, "Delegate"), "yes");
+    assert_eq!(show(&unit, "MemoryMax"), "67108864");
+    assert_eq!(show(&unit, "CPUWeight"), "39");
+    assert_eq!(show(&unit, "TasksMax"), "42");
+    assert_eq!(show(&unit, "CPUQuotaPerSecUSec"), "500ms");
+    assert_eq!(show(&unit, "TimeoutStopUSec"), "2min 3s");
+    assert_eq!(show(&unit, "CollectMode"), "inactive-or-failed");
+    assert_eq!(cgroup_file(&scope, "memory.max"), "67108864");
+    assert_eq!(cgroup_file(&scope, "pids.max"), "42");
+    assert_eq!(cgroup_file(&scope, "cpu.weight"), "39");
+    assert_eq!(cgroup_file(&scope, "cpu.max"), "50000 100000");
+
+    // Later commands need no flag: the state says which driver.
+    env.berth(&["update", "--memory", "128M", "--pids-limit", "50", &id])
+        .ok();
+    assert_eq!(show(&unit, "MemoryMax"), "134217728");
+    assert_eq!(show(&unit, "TasksMax"), "50");
+    assert_eq!(cgroup_file(&scope, "memory.max"), "134217728");
+    assert_eq!(cgroup_file(&scope, "pids.max"), "50");
+
+    env.berth(&["start", &id]).ok();
+    env.berth(&["pause", &id]).ok();
+    assert_eq!(env.status(&id), "paused");
+    assert_eq!(cgroup_file(&scope, "cgroup.freeze"), "1");
+    env.berth(&["resume", &id]).ok();
+    assert_eq!(env.status(&id), "running");
+    assert_eq!(cgroup_file(&scope, "cgroup.freeze"), "0");
+    let ps = env.berth(&["ps", "--format", "json", &id]);
+    assert!(
+        !ps.ok().trim().is_empty() && ps.ok().trim() != "[]",
+        "{ps:?}"
+    );
+    // An exec'd process joins the unit's cgroup; events read it.
+    let exec = env.berth(&["exec", &id, "cat", "/proc/self/cgroup"]);
+    assert!(exec.ok().contains(&format!("0::{scope}")), "{exec:?}");
+    let events = env.berth(&["events", "--stats", &id]);
+    let ev: Value = serde_json::from_str(events.ok().trim()).unwrap();
+    assert_eq!(ev["type"], "stats", "{ev}");
+    assert_eq!(ev["data"]["pids"]["limit"], json!(50), "{ev}");
+    assert_eq!(
+        ev["data"]["memory"]["usage"]["limit"],
+        json!(128 << 20),
+        "{ev}"
+    );
+
+    env.berth(&["kill", "--all", &id, "KILL"]).ok();
+    common::eventually("the container stops", || env.status(&id) == "stopped");
+    // The flag is accepted on later commands too.
+    env.berth(&["--systemd-cgroup", "delete", &id]).ok();
+    assert_eq!(show(&unit, "LoadState"), "not-found");
+    assert!(!Path::new("/sys/fs/cgroup")
+        .join(scope.trim_start_matches('/'))
+        .exists());
+    assert!(!env.root.join(&id).exists());
+}
+
+#[test]
+fn run_inside_a_nested_slice_and_delete_of_a_running_container() {
+    if !systemd_here() {
+        return;
+    }
+    let env = Env::new("sd-nested");
+    let id = unique("sdnest");
+    let unit = format!("berth-test-{id}.scope");
+    let scope = format!("/berthtest.slice/berthtest-nested.slice/{unit}");
+    // From inside: the process sees its own scope.
+    let mut cfg = env.config(&["cat", "/proc/self/cgroup"]);
+    cfg["linux"]["cgroupsPath"] = json!(format!("berthtest-nested.slice:berth-test:{id}"));
+    let bundle = env.write_bundle(&id, &cfg);
+    let out = env.berth(&[
+        "--systemd-cgroup",
+        "run",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        &id,
+    ]);
+    assert!(out.ok().contains(&format!("0::{scope}")), "{out:?}");
+    assert_eq!(show(&unit, "LoadState"), "not-found");
+    assert!(!env.root.join(&id).exists());
+
+    let id2 = unique("sdnest2");
+    let unit2 = format!("berth-test-{id2}.scope");
+    let cfg = sleeper(&env, &format!("berthtest-nested.slice:berth-test:{id2}"));
+    let bundle = env.write_bundle(&id2, &cfg);
+    env.berth(&[
+        "--systemd-cgroup",
+        "run",
+        "-d",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        &id2,
+    ])
+    .ok();
+    assert_eq!(
+        init_cgroup(&env, &id2),
+        format!("/berthtest.slice/berthtest-nested.slice/{unit2}")
+    );
+    env.berth(&["delete", "--force", &id2]).ok();
+    assert_eq!(show(&unit2, "LoadState"), "not-found");
+}
+
+#[test]
+fn an_empty_path_is_a_berth_scope_in_system_slice() {
+    if !systemd_here() {
+        return;
+    }
+    let env = Env::new("sd-default");
+    let id = unique("sddef");
+    let cfg = sleeper(&env, "");
+    let bundle = env.write_bundle(&id, &cfg);
+    env.berth(&[
+        "--systemd-cgroup",
+        "create",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        &id,
+    ])
+    .ok();
+    assert_eq!(
+        init_cgroup(&env, &id),
+        format!("/system.slice/berth-{id}.scope")
+    );
+    env.berth(&["delete", "--force", &id]).ok();
+    assert_eq!(show(&format!("berth-{id}.scope"), "LoadState"), "not-found");
+}
+
+#[test]
+fn a_failed_create_leaves_no_unit() {
+    if !systemd_here() {
+        return;
+    }
+    let env = Env::new("sd-failed");
+    let id = unique("sdfail");
+    let unit = format!("berth-test-{id}.scope");
+    let mut cfg = sleeper(&env, &format!("system.slice:berth-test:{id}"));
+    cfg["process"]["args"] = json!(["/does-not-exist"]);
+    let bundle = env.write_bundle(&id, &cfg);
+    let out = env.berth(&[
+        "--systemd-cgroup",
+        "run",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        &id,
+    ]);
+    assert_ne!(out.code, 0, "{out:?}");
+    assert_eq!(show(&unit, "LoadState"), "not-found");
+    assert!(!env.root.join(&id).exists());
+    assert!(!Path::new("/sys/fs/cgroup/system.slice")
+        .join(&unit)
+        .exists());
+}
+
+#[test]
+fn a_path_not_in_slice_prefix_name_form_is_refused_as_runc_refuses_it() {
+    let env = Env::new("sd-badpath");
+    let id = unique("sdbad");
+    let cfg = sleeper(&env, "/berth-test/not-systemd");
+    let bundle = env.write_bundle(&id, &cfg);
+    let out = env.berth(&[
+        "--systemd-cgroup",
+        "create",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        &id,
+    ]);
+    let msg = out.failed();
+    assert!(
+        msg.contains(
+            "expected cgroupsPath to be of format \"slice:prefix:name\" for systemd cgroups"
+        ),
+        "{msg}"
+    );
+    assert!(!env.root.join(&id).exists());
+}
+
+#[test]
+fn without_systemd_the_driver_fails_in_one_line_and_leaves_nothing() {
+    if Path::new("/run/dbus/system_bus_socket").exists() {
+        skip(
+            "systemd-cgroup/has-bus",
+            "this host has a system bus: the no-bus error cannot happen here",
+        );
+        return;
+    }
+    let env = Env::new("sd-nobus");
+    let id = unique("sdnobus");
+    let cfg = sleeper(&env, &format!("system.slice:berth-test:{id}"));
+    let bundle = env.write_bundle(&id, &cfg);
+    for cmd in ["create", "run"] {
+        let out = env.berth(&[
+            "--systemd-cgroup",
+            cmd,
+            "--bundle",
+            bundle.to_str().unwrap(),
+            &id,
+        ]);
+        let msg = out.failed();
+        assert!(
+            msg.starts_with(
+                "--systemd-cgroup: no systemd: cannot connect to the system bus at /run/dbus/system_bus_socket"
+            ),
+            "{msg}"
+        );
+        assert!(!env.root.join(&id).exists(), "state left by {cmd}");
+        for m in common::cgroup_mounts() {
+            let d = m.join(format!("system.slice/berth-test-{id}.scope"));
+            assert!(!d.exists(), "{} left by {cmd}", d.display());
+        }
+    }
+    // Under --log-format json the same error is one JSON line.
+    let out = env.berth(&[
+        "--log-format",
+        "json",
+        "--systemd-cgroup",
+        "run",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        &id,
+    ]);
+    let line = out.failed_plain();
+    let v: Value = serde_json::from_str(line).unwrap();
+    assert_eq!(v["level"], "error");
+    assert!(v["msg"].as_str().unwrap().contains("no systemd"), "{v}");
+}
+
+#[test]
+fn slice_prefix_name_without_the_flag_is_a_relative_cgroupfs_path_as_in_runc() {
+    // runc's cgroupfs driver takes it as a directory below its own cgroup: berth is started in
+    // the test's parent cgroup (never in the cgroup of the test process itself), so that the
+    // container lands in <parent>/a.slice:pfx:<id>.
+    if nix::sys::statfs::statfs("/sys/fs/cgroup")
+        .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
+    {
+        // cgroup v2 forbids processes in a cgroup whose children get controllers: berth's
+        // own cgroup cannot be a container's parent there (runc's relative paths fail alike).
+        skip(
+            "systemd-cgroup/relative-on-v2",
+            "a relative cgroupsPath on pure cgroup v2 puts berth's own cgroup above the container's",
+        );
+        return;
+    }
+    let env = Env::new("sd-cgroupfs");
+    let id = unique("sdfs");
+    let mut cfg = env.config(&["cat", "/proc/self/cgroup"]);
+    let rel = format!("a.slice:pfx:{id}");
+    cfg["linux"]["cgroupsPath"] = json!(rel);
+    let bundle = env.write_bundle(&id, &cfg);
+    let mut joins = String::new();
+    for m in common::cgroup_mounts() {
+        let dir = m.join(env.cgroup_parent.trim_start_matches('/'));
+        fs::create_dir_all(&dir).unwrap();
+        if dir.join("cpuset.cpus").exists() {
+            for f in ["cpuset.cpus", "cpuset.mems"] {
+                let mut parent = dir.clone();
+                let mut chain = Vec::new();
+                while parent != m
+                    && fs::read_to_string(parent.join(f))
+                        .unwrap_or_default()
+                        .trim()
+                        .is_empty()
+                {
+                    chain.push(parent.clone());
+                    parent.pop();
+                }
+                let value = fs::read_to_string(parent.join(f)).unwrap_or_default();
+                for d in chain.iter().rev() {
+                    fs::write(d.join(f), value.trim()).unwrap();
+                }
+            }
+        }
+        joins.push_str(&format!("echo $$ > {}/cgroup.procs; ", dir.display()));
+    }
+    let script = format!("{joins}exec \"$@\"");
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", &script, "sh", common::BERTH, "--root"])
+        .arg(&env.root)
+        .args(["run", "--bundle", bundle.to_str().unwrap(), &id]);
+    let out = common::capture(cmd.stdin(std::process::Stdio::null()), &env.dir);
+    let want = format!("{}/{rel}", env.cgroup_parent);
+    assert!(out.ok().contains(&want), "{want} not in {out:?}");
+    assert!(!env.root.join(&id).exists());
+}
