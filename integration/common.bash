@@ -54,11 +54,15 @@ fail() {
 	return 1
 }
 
-# Fails, naming them, when processes whose command line matches the pgrep pattern $1 are alive;
-# $2 says what they would be. (A bare `! pgrep …` never fails a test: errexit ignores a `!`.)
+# Fails, naming them, when processes whose command line matches the pgrep pattern $1 are still
+# alive after 5 s (a conmon or shim on its way out may take a moment on a loaded machine); $2 says
+# what they would be. (A bare `! pgrep …` never fails a test: errexit ignores a `!`.)
 no_process() {
 	local found
-	found=$(pgrep -af "$1") || return 0
+	for _ in $(seq 50); do
+		found=$(pgrep -af "$1") || return 0
+		sleep 0.1
+	done
 	fail "$2 left: $found"
 }
 

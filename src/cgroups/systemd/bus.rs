@@ -82,6 +82,24 @@ fn is_bus_error(e: &anyhow::Error, name: &str) -> bool {
     e.downcast_ref::<BusError>().is_some_and(|b| b.name == name)
 }
 
+/// Connects and says hello within CALL_TIMEOUT. rustbus's authentication handshake waits on the
+/// socket with no limit of its own, so it runs on a thread: one that does not answer in time is
+/// left behind (berth fails and exits) instead of hanging the create.
+fn connect_in_time(
+    connect: impl FnOnce() -> Result<RpcConn, rustbus::connection::Error> + Send + 'static,
+) -> Result<RpcConn> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let handshake = std::thread::spawn(move || {
+        let _ = tx.send(connect().map_err(|e| anyhow!("{e}")));
+    });
+    let conn = rx
+        .recv_timeout(CALL_TIMEOUT)
+        .map_err(|_| anyhow!("no answer in {} s", CALL_TIMEOUT.as_secs()))??;
+    // Gone before berth forks the container's init.
+    let _ = handshake.join();
+    Ok(conn)
+}
+
 impl Bus {
     /// The system bus, or (`user`) the session bus of the user berth runs as. The error is one
     /// line that names the bus.
@@ -99,15 +117,19 @@ impl Bus {
                 );
             }
             let addr = std::env::var("DBUS_SESSION_BUS_ADDRESS").unwrap_or_default();
-            rustbus::get_session_bus_path()
-                .and_then(|path| RpcConn::connect_to_path(path, timeout))
-                .map_err(|e| {
+            connect_in_time(move || {
+                rustbus::get_session_bus_path()
+                    .and_then(|path| RpcConn::connect_to_path(path, timeout))
+            })
+            .map_err(|e| {
                     anyhow!("--systemd-cgroup: no systemd user manager: cannot connect to the session bus at {addr}: {e}")
                 })?
         } else {
-            rustbus::get_system_bus_path()
-                .and_then(|path| RpcConn::connect_to_path(path, timeout))
-                .map_err(|e| {
+            connect_in_time(move || {
+                rustbus::get_system_bus_path()
+                    .and_then(|path| RpcConn::connect_to_path(path, timeout))
+            })
+            .map_err(|e| {
                     anyhow!("--systemd-cgroup: no systemd: cannot connect to the system bus at {SYSTEM_BUS}: {e}")
                 })?
         };
