@@ -21,9 +21,11 @@ task_cgroup_dir() {
 
 # ctr's options for the runtime under test running task $1: with systemd, runc's
 # --systemd-cgroup and a slice:prefix:name cgroup.
+# One line: ctr_tty's command is a string.
 ctr_runtime_options() {
-	echo "--runc-binary $(runtime_binary)"
-	[ "$CGROUP_DRIVER" != systemd ] || echo "--runc-systemd-cgroup --cgroup $CGROUP_SLICE:berth-ctr:$1"
+	local systemd=
+	[ "$CGROUP_DRIVER" != systemd ] || systemd=" --runc-systemd-cgroup --cgroup $CGROUP_SLICE:berth-ctr:$1"
+	echo "--runc-binary $(runtime_binary)$systemd"
 }
 
 # The directory of the whole suite run (set in setup_file, exported to every test).
