@@ -36,6 +36,9 @@ teardown_file() {
 	run ctr task ls
 	[[ "$output" =~ c-task[[:space:]]+[0-9]+[[:space:]]+RUNNING ]]
 	init=$(ctr task ls | awk '$1 == "c-task" {print $2}')
+	# Where the driver put it: containerd's namespace directory, or a scope systemd runs.
+	grep -q "/$(task_cgroup_dir c-task)\$" "/proc/$init/cgroup"
+	[ "$CGROUP_DRIVER" != systemd ] || [ "$(systemctl is-active "berth-ctr-c-task.scope")" = active ]
 
 	run ctr task exec --exec-id e1 c-task sh -c 'echo exec-out; echo $$; cat /proc/1/cmdline | tr "\0" " "'
 	[ "$status" -eq 0 ]

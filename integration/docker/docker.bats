@@ -126,6 +126,10 @@ teardown_file() {
 
 	docker update --memory 64m --memory-swap 128m d-life
 	[ "$(cat "$(cgroup_file "$id" memory memory.limit_in_bytes memory.max)")" = 67108864 ]
+	if [ "$CGROUP_DRIVER" = systemd ]; then
+		# The runtime gave systemd the limit too: the scope's property, as runc sets it.
+		[ "$(systemctl show -p MemoryMax --value "docker-$id.scope")" = 67108864 ]
+	fi
 	run docker exec d-life sh -c \
 		'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max'
 	[ "$output" = 67108864 ]
