@@ -30,6 +30,14 @@ fn systemd_here() -> bool {
     true
 }
 
+/// `berth --systemd-cgroup ARGS... --bundle BUNDLE ID`.
+fn systemd_berth(env: &Env, args: &[&str], bundle: &Path, id: &str) -> common::Run {
+    let mut all = vec!["--systemd-cgroup"];
+    all.extend_from_slice(args);
+    all.extend(["--bundle", bundle.to_str().unwrap(), id]);
+    env.berth(&all)
+}
+
 fn unique(name: &str) -> String {
     format!("{name}{}", std::process::id())
 }
@@ -94,14 +102,7 @@ fn limits_reach_systemd_and_the_files_and_the_unit_goes_with_delete() {
         "org.systemd.property.CollectMode": "'inactive-or-failed'"
     });
     let bundle = env.write_bundle(&id, &cfg);
-    env.berth(&[
-        "--systemd-cgroup",
-        "create",
-        "--bundle",
-        bundle.to_str().unwrap(),
-        &id,
-    ])
-    .ok();
+    systemd_berth(&env, &["create"], &bundle, &id).ok();
     assert_eq!(init_cgroup(&env, &id), scope);
     let st = state_json(&env, &id);
     assert_eq!(st["cgroup"]["systemd"]["unit"], json!(unit), "{st}");
@@ -176,13 +177,7 @@ fn run_inside_a_nested_slice_and_delete_of_a_running_container() {
     let mut cfg = env.config(&["cat", "/proc/self/cgroup"]);
     cfg["linux"]["cgroupsPath"] = json!(format!("berthtest-nested.slice:berth-test:{id}"));
     let bundle = env.write_bundle(&id, &cfg);
-    let out = env.berth(&[
-        "--systemd-cgroup",
-        "run",
-        "--bundle",
-        bundle.to_str().unwrap(),
-        &id,
-    ]);
+    let out = systemd_berth(&env, &["run"], &bundle, &id);
     assert!(out.ok().contains(&format!("0::{scope}")), "{out:?}");
     assert_eq!(show(&unit, "LoadState"), "not-found");
     assert!(!env.root.join(&id).exists());
@@ -191,15 +186,7 @@ fn run_inside_a_nested_slice_and_delete_of_a_running_container() {
     let unit2 = format!("berth-test-{id2}.scope");
     let cfg = sleeper(&env, &format!("berthtest-nested.slice:berth-test:{id2}"));
     let bundle = env.write_bundle(&id2, &cfg);
-    env.berth(&[
-        "--systemd-cgroup",
-        "run",
-        "-d",
-        "--bundle",
-        bundle.to_str().unwrap(),
-        &id2,
-    ])
-    .ok();
+    systemd_berth(&env, &["run", "-d"], &bundle, &id2).ok();
     assert_eq!(
         init_cgroup(&env, &id2),
         format!("/berthtest.slice/berthtest-nested.slice/{unit2}")
@@ -217,14 +204,7 @@ fn an_empty_path_is_a_berth_scope_in_system_slice() {
     let id = unique("sddef");
     let cfg = sleeper(&env, "");
     let bundle = env.write_bundle(&id, &cfg);
-    env.berth(&[
-        "--systemd-cgroup",
-        "create",
-        "--bundle",
-        bundle.to_str().unwrap(),
-        &id,
-    ])
-    .ok();
+    systemd_berth(&env, &["create"], &bundle, &id).ok();
     assert_eq!(
         init_cgroup(&env, &id),
         format!("/system.slice/berth-{id}.scope")
@@ -244,13 +224,7 @@ fn a_failed_create_leaves_no_unit() {
     let mut cfg = sleeper(&env, &format!("system.slice:berth-test:{id}"));
     cfg["process"]["args"] = json!(["/does-not-exist"]);
     let bundle = env.write_bundle(&id, &cfg);
-    let out = env.berth(&[
-        "--systemd-cgroup",
-        "run",
-        "--bundle",
-        bundle.to_str().unwrap(),
-        &id,
-    ]);
+    let out = systemd_berth(&env, &["run"], &bundle, &id);
     assert_ne!(out.code, 0, "{out:?}");
     assert_eq!(show(&unit, "LoadState"), "not-found");
     assert!(!env.root.join(&id).exists());
@@ -265,13 +239,7 @@ fn a_path_not_in_slice_prefix_name_form_is_refused_as_runc_refuses_it() {
     let id = unique("sdbad");
     let cfg = sleeper(&env, "/berth-test/not-systemd");
     let bundle = env.write_bundle(&id, &cfg);
-    let out = env.berth(&[
-        "--systemd-cgroup",
-        "create",
-        "--bundle",
-        bundle.to_str().unwrap(),
-        &id,
-    ]);
+    let out = systemd_berth(&env, &["create"], &bundle, &id);
     let msg = out.failed();
     assert!(
         msg.contains(
@@ -296,13 +264,7 @@ fn without_systemd_the_driver_fails_in_one_line_and_leaves_nothing() {
     let cfg = sleeper(&env, &format!("system.slice:berth-test:{id}"));
     let bundle = env.write_bundle(&id, &cfg);
     for cmd in ["create", "run"] {
-        let out = env.berth(&[
-            "--systemd-cgroup",
-            cmd,
-            "--bundle",
-            bundle.to_str().unwrap(),
-            &id,
-        ]);
+        let out = systemd_berth(&env, &[cmd], &bundle, &id);
         let msg = out.failed();
         assert!(
             msg.starts_with(
@@ -317,13 +279,14 @@ fn without_systemd_the_driver_fails_in_one_line_and_leaves_nothing() {
         }
     }
     // Under --log-format json the same error is one JSON line.
+    let bundle = bundle.to_str().unwrap();
     let out = env.berth(&[
         "--log-format",
         "json",
         "--systemd-cgroup",
         "run",
         "--bundle",
-        bundle.to_str().unwrap(),
+        bundle,
         &id,
     ]);
     let line = out.failed_plain();
