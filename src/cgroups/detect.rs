@@ -26,15 +26,20 @@ impl Hierarchy {
     }
 }
 
+/// (controllers, cgroup) of each line of a /proc/<pid>/cgroup ("4:cpu,cpuacct:/a/b").
+pub fn memberships(text: &str) -> impl Iterator<Item = (&str, &str)> {
+    text.lines().filter_map(|line| {
+        let mut parts = line.splitn(3, ':');
+        parts.next()?;
+        Some((parts.next()?, parts.next()?))
+    })
+}
+
 pub fn hierarchies() -> Result<Vec<Hierarchy>> {
     let own = fs::read_to_string("/proc/self/cgroup").context("read /proc/self/cgroup")?;
     let unified = is_fs(Path::new(CGROUP_ROOT), CGROUP2_SUPER_MAGIC);
     let mut out = Vec::new();
-    for line in own.lines() {
-        let mut parts = line.splitn(3, ':');
-        let (Some(_), Some(ctrls), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
-            continue;
-        };
+    for (ctrls, path) in memberships(&own) {
         if unified && !ctrls.is_empty() {
             continue;
         }

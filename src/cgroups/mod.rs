@@ -99,36 +99,39 @@ impl CgroupPaths {
         let wanted = cgroups_path
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(&default);
-        let hierarchies = detect::hierarchies()?;
-        let unified_host = hierarchies.iter().all(|h| h.is_v2());
-        let dirs: Vec<CgroupDir> = hierarchies
-            .into_iter()
-            .map(|h| {
-                let path = if wanted.is_absolute() {
-                    Path::new("/").join(clean(wanted))
-                } else {
-                    Path::new("/").join(clean(&h.own_cgroup.join(wanted)))
-                };
-                CgroupDir {
-                    controllers: h.controllers,
-                    mountpoint: h.mountpoint,
-                    path,
-                }
-            })
-            .collect();
-        if let Some(root) = dirs.iter().find(|d| d.path == Path::new("/")) {
+        let paths = Self::in_each_hierarchy(|h| {
+            if wanted.is_absolute() {
+                Path::new("/").join(clean(wanted))
+            } else {
+                Path::new("/").join(clean(&h.own_cgroup.join(wanted)))
+            }
+        })?;
+        if let Some(root) = paths.dirs.iter().find(|d| d.path == Path::new("/")) {
             bail!(
                 "linux.cgroupsPath: {:?} names the root cgroup of {}, which no container may own",
                 wanted,
                 root.mountpoint.display()
             );
         }
+        Ok(paths)
+    }
+
+    /// A directory in every mounted hierarchy, at the cgroup `path` gives for it.
+    fn in_each_hierarchy(path: impl Fn(&detect::Hierarchy) -> PathBuf) -> Result<Self> {
+        let hierarchies = detect::hierarchies()?;
+        let unified_host = hierarchies.iter().all(|h| h.is_v2());
+        let dirs = hierarchies
+            .iter()
+            .map(|h| CgroupDir {
+                controllers: h.controllers.clone(),
+                mountpoint: h.mountpoint.clone(),
+                path: path(h),
+            })
+            .collect();
         Ok(CgroupPaths {
             dirs,
             unified_host,
-            created: Vec::new(),
-            inherited: Vec::new(),
-            systemd: None,
+            ..CgroupPaths::default()
         })
     }
 
@@ -153,11 +156,8 @@ impl CgroupPaths {
         self.created = missing;
     }
 
-    /// Makes every directory (under systemd: when the unit starts, `start_unit`).
+    /// Makes every directory (not under systemd: the unit's start makes them, `start_unit`).
     pub fn create(&self) -> Result<()> {
-        if self.systemd.is_some() {
-            return Ok(());
-        }
         for dir in &self.dirs {
             make(&dir.full(), dir)?;
         }
@@ -193,26 +193,17 @@ impl CgroupPaths {
         Ok(())
     }
 
-    /// The cgroup2 directory (pure v2, or the `unified` mount of a hybrid host).
+    /// The cgroup2 directory (pure v2, or the `unified` mount of a hybrid host): a clone starts
+    /// in it (CLONE_INTO_CGROUP).
     pub fn v2_dir(&self) -> Option<&CgroupDir> {
         self.dirs.iter().find(|d| d.is_v2())
-    }
-
-    /// Where a clone starts (CLONE_INTO_CGROUP): the cgroup2 directory once it exists. The init
-    /// of a systemd container starts in berth's cgroup and systemd moves it (`start_unit`).
-    pub fn clone_into(&self, init: bool) -> Option<&CgroupDir> {
-        self.v2_dir().filter(|_| !(init && self.systemd.is_some()))
     }
 
     /// Moves the calling process — a fresh clone, so a single thread — into the container's
     /// cgroup in every v1 hierarchy. It writes itself ("0") to `tasks`: moving one thread skips
     /// the global lock a write of a pid to cgroup.procs takes, and with it an RCU grace period
     /// that costs milliseconds per container.
-    pub fn join_v1(&self, init: bool) -> Result<()> {
-        if init && self.systemd.is_some() {
-            // Not made yet: `start_unit` moves the init into them.
-            return Ok(());
-        }
+    pub fn join_v1(&self) -> Result<()> {
         for dir in self.dirs.iter().filter(|d| !d.is_v2()) {
             let tasks = dir.full().join("tasks");
             fs::write(&tasks, "0").with_context(|| format!("join cgroup {}", tasks.display()))?;

@@ -59,10 +59,12 @@ pub fn spawn<'a>(
     child: impl FnOnce(&Channel) -> Result<Infallible>,
 ) -> Result<Spawned<'a>> {
     let (parent, child_end) = Channel::pair()?;
+    // A process `place` puts into its cgroups starts in berth's: they may not exist yet.
     let placed_later = p.place.is_some();
     let cgroup_dir = p
         .cgroup
-        .clone_into(placed_later)
+        .v2_dir()
+        .filter(|_| !placed_later)
         .map(|d| {
             File::open(d.full()).with_context(|| format!("open cgroup {}", d.full().display()))
         })
@@ -73,7 +75,9 @@ pub fn spawn<'a>(
     else {
         drop(parent);
         launch::child_main(child_end, |ch| {
-            p.cgroup.join_v1(placed_later)?;
+            if !placed_later {
+                p.cgroup.join_v1()?;
+            }
             affinity::settle(p.final_cpus)?;
             child(ch)
         })

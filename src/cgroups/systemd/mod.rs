@@ -21,7 +21,7 @@ pub use bus::Bus;
 use name::UnitName;
 use properties::{prop, Property, Value};
 
-use super::{detect, make, CgroupDir, CgroupPaths};
+use super::{detect, make, CgroupPaths};
 
 /// What state.json keeps of a container under the systemd driver: later commands need no flag.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -76,27 +76,12 @@ impl CgroupPaths {
                 .context("the user manager's ControlGroup")?;
             cgroup = format!("{}{cgroup}", base.trim_end_matches('/'));
         }
-        let hierarchies = detect::hierarchies()?;
-        let unified_host = hierarchies.iter().all(|h| h.is_v2());
-        let dirs = hierarchies
-            .into_iter()
-            .map(|h| CgroupDir {
-                controllers: h.controllers,
-                mountpoint: h.mountpoint,
-                path: PathBuf::from(&cgroup),
-            })
-            .collect();
-        let paths = CgroupPaths {
-            dirs,
-            unified_host,
-            created: Vec::new(),
-            inherited: Vec::new(),
-            systemd: Some(SystemdUnit {
-                unit: name.unit,
-                slice: name.slice,
-                user,
-            }),
-        };
+        let mut paths = CgroupPaths::in_each_hierarchy(|_| PathBuf::from(&cgroup))?;
+        paths.systemd = Some(SystemdUnit {
+            unit: name.unit,
+            slice: name.slice,
+            user,
+        });
         Ok((paths, bus))
     }
 
@@ -163,13 +148,9 @@ impl CgroupPaths {
             .find(|d| d.is_v2() || d.has("name=systemd"))
             .context("no cgroup2 or name=systemd hierarchy")?;
         let ctrls = if want.is_v2() { "" } else { "name=systemd" };
-        let got = text.lines().find_map(|l| {
-            let mut parts = l.splitn(3, ':');
-            parts.next()?;
-            (parts.next()? == ctrls).then(|| parts.next().map(str::to_owned))?
-        });
+        let got = detect::memberships(&text).find_map(|(c, path)| (c == ctrls).then_some(path));
         match got {
-            Some(path) if Path::new(&path) == want.path => Ok(()),
+            Some(path) if Path::new(path) == want.path => Ok(()),
             got => bail!(
                 "systemd placed the container's init in {got:?}, not in {}",
                 want.path.display()

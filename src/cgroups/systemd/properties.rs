@@ -214,26 +214,13 @@ fn from_unified(u: &HashMap<String, String>, version: u32) -> Result<Vec<Propert
 
 /// A CPU or memory-node list ("0-3,7") as systemd's bitmask bytes, lowest CPUs first.
 pub fn range_to_bits(list: &str) -> Result<Vec<u8>> {
-    let mut bytes: Vec<u8> = Vec::new();
-    for part in list.split(',').map(str::trim) {
-        let (lo, hi) = match part.split_once('-') {
-            Some((a, b)) => (a.trim(), b.trim()),
-            None => (part, part),
-        };
-        let lo: usize = lo.parse().map_err(|_| anyhow!("bad range {part:?}"))?;
-        let hi: usize = hi.parse().map_err(|_| anyhow!("bad range {part:?}"))?;
-        if lo > hi || hi >= 8192 {
-            bail!("bad range {part:?}");
-        }
-        for bit in lo..=hi {
-            if bytes.len() <= bit / 8 {
-                bytes.resize(bit / 8 + 1, 0);
-            }
-            bytes[bit / 8] |= 1 << (bit % 8);
-        }
-    }
-    if bytes.is_empty() {
+    let ids = crate::linux::idlist::parse(list, 8192, "CPU or node").map_err(|e| anyhow!(e))?;
+    let Some(&highest) = ids.iter().max() else {
         bail!("empty list");
+    };
+    let mut bytes = vec![0u8; highest as usize / 8 + 1];
+    for id in ids {
+        bytes[id as usize / 8] |= 1 << (id % 8);
     }
     Ok(bytes)
 }
