@@ -130,15 +130,20 @@ bench-cri: build fixture
 # bounds the VM.
 VM         := integration/cgroupv2
 VM_TESTS_TIMEOUT ?= 3000
+# The executables of cargo's JSON messages in file $(1) whose target kind is test.
+test_executables = sed -n '/"kind":\["test"\]/s/.*"executable":"\([^"]*\)".*/\1/p' $(1)
 run_vm_tests = mkdir -p $(TARGET_DIR) && \
 	$(CARGO) test -p berth --no-run --test '*' --message-format=json-render-diagnostics > $(TARGET_DIR)/vm-tests.json && \
+	$(if $(filter cri,$(3)),$(CARGO) test -p berth-cri-tests --no-run --message-format=json-render-diagnostics \
+		> $(TARGET_DIR)/vm-cri-tests.json && \
+		export CRI_TESTS=$$($(call test_executables,$(TARGET_DIR)/vm-cri-tests.json)) &&) \
 	$(VM)/build-vm && \
-	tests=$$(sed -n '/"kind":\["test"\]/s/.*"executable":"\([^"]*\)".*/\1/p' $(TARGET_DIR)/vm-tests.json) && \
+	tests=$$($(call test_executables,$(TARGET_DIR)/vm-tests.json)) && \
 	if [ -n "$(2)" ]; then tests=$$(for t in $$tests; do n=$$(basename "$$t"); \
 		case " $(2) " in *" $${n%-*} "*) echo "$$t" ;; esac; done); fi && \
 	VM_PROFILE=$(1) VM_TIMEOUT=$(VM_TESTS_TIMEOUT) BERTH=$(BERTH) TESTS_BERTH=$(TARGET_DIR)/debug/berth \
 	VM_TESTS="$$tests" VM_CLIENTS="$(3)" VM_BIND="$(TARGET_DIR)" \
-	VM_ENV="BERTH TESTS_BERTH VM_TESTS VM_CLIENTS CGROUP_DRIVER CI RUST_BACKTRACE $$VM_ENV" \
+	VM_ENV="BERTH TESTS_BERTH VM_TESTS VM_CLIENTS CGROUP_DRIVER CRI_TESTS CI RUST_BACKTRACE $$VM_ENV" \
 	$(VM)/run-in-vm $(VM)/run-tests
 
 # Pure cgroup v2 without a manager: the cgroup suite, or those VM_SUITES names (VM_SUITES= for all).
@@ -149,11 +154,12 @@ test-cgroupv2: build fixture
 # Every suite in a VM that boots the host's systemd as PID 1 (its system bus up): the job runs in
 # a unit whose cgroup systemd delegates, and the tests make their cgroups there. Then the real
 # clients, as on a systemd host: with their systemd cgroup drivers (rootless podman keeps
-# cgroupfs: the VM runs no user manager).
-VM_CLIENTS ?= containerd podman podman-rootless docker
+# cgroupfs: the VM runs no user manager); `cri` is integration/cri's suite on the berth handler,
+# its pods in slices as kubelet's systemd driver makes them (SystemdCgroup = true).
+VM_CLIENTS ?= containerd podman podman-rootless docker cri
 test-systemd: export CGROUP_DRIVER ?= systemd
 test-systemd: build fixture
-	@$(call apt_install,$(VM_PACKAGES) $(SYSTEMD_VM_PACKAGES) $(INTEGRATION_PACKAGES))
+	@$(call apt_install,$(VM_PACKAGES) $(SYSTEMD_VM_PACKAGES) $(INTEGRATION_PACKAGES) $(CRI_PACKAGES))
 	$(call run_vm_tests,systemd,$(VM_SUITES),$(VM_CLIENTS))
 
 # What seccomp costs: compiling and installing berth's default profile, and a filtered syscall.
