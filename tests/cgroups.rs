@@ -1268,6 +1268,80 @@ fn resource_mistakes_fail_by_field_and_leave_nothing() {
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
+/// A cgroup2 controller the container's parent cannot hand down fails the limit that needs it by
+/// name, as runc's write of that limit does, and leaves nothing: the parent here holds a process,
+/// so the kernel refuses to enable controllers for its children (the no-internal-processes rule)
+/// — as systemd's user.slice refuses a rootless user the controllers it does not delegate.
+#[test]
+fn a_limit_whose_controller_the_parent_cannot_delegate_fails_by_name() {
+    let env = Env::new("cg-undelegated");
+    // pids on pure v2; on a hybrid host the cgroup2 hierarchy's own (hugetlb, here).
+    let hs = hierarchies();
+    let v1_has = |c: &str| {
+        hs.iter()
+            .any(|h| !h.v2 && h.controllers.iter().any(|x| x == c))
+    };
+    let Some(v2) = hs.iter().find(|h| h.v2) else {
+        skip(
+            "cg-undelegated/no-cgroup2",
+            "this host mounts no cgroup2 hierarchy",
+        );
+        return;
+    };
+    let (resources, words) = if common::host_v2() {
+        (
+            json!({"pids": {"limit": 50}}),
+            ["linux.resources.pids", "pids controller"],
+        )
+    } else if v2.controllers.iter().any(|c| c == "hugetlb") && !v1_has("hugetlb") {
+        (
+            json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 2 * MIB}]}),
+            ["linux.resources.hugepageLimits", "hugetlb controller"],
+        )
+    } else {
+        skip(
+            "cg-undelegated/no-v2-only-controller",
+            "every controller of this hybrid host is in a v1 hierarchy",
+        );
+        return;
+    };
+    let parent = v2
+        .mount
+        .join(env.cgroup_path("busy").trim_start_matches('/'));
+    fs::create_dir_all(&parent).unwrap();
+    let mut holder = std::process::Command::new("sleep")
+        .arg("600")
+        .spawn()
+        .unwrap();
+    fs::write(parent.join("cgroup.procs"), holder.id().to_string()).unwrap();
+
+    let config = {
+        let mut c = sh_config(&env, "echo started");
+        c["linux"]["cgroupsPath"] = json!(format!("{}/c", env.cgroup_path("busy")));
+        set_resources(&mut c, resources);
+        c
+    };
+    let out = env.run("c", &config);
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(!out.stdout.contains("started"), "it ran: {out:?}");
+    let err = out.failed();
+    println!("{err}");
+    assert!(
+        words.iter().all(|w| err.contains(w)),
+        "{err:?} does not name {words:?}"
+    );
+    assert!(!env.root.join("c").exists(), "state of c left");
+    for m in common::cgroup_mounts() {
+        let c = m
+            .join(env.cgroup_path("busy").trim_start_matches('/'))
+            .join("c");
+        assert!(!c.exists(), "{} left", c.display());
+    }
+    assert_eq!(berth_processes(&env), Vec::<i32>::new());
+}
+
 // ---------------------------------------------------------------------------------------------
 // exec --cgroup
 

@@ -167,7 +167,18 @@ impl CgroupPaths {
                 .iter()
                 .any(|(_, v1_name, _)| !self.dirs.iter().any(|d| d.has(v1_name)));
         if let (true, Some(d)) = (needs_v2, self.v2_dir()) {
-            v2::enable_controllers(d)?;
+            v2::enable_controllers(d);
+            // What a v1 hierarchy does not hold must be enabled there.
+            v2::require_controllers(
+                d,
+                wanted(r)
+                    .into_iter()
+                    .filter_map(|(field, v1_name, v2_name)| {
+                        v2_name
+                            .filter(|_| !self.dirs.iter().any(|d| d.has(v1_name)))
+                            .map(|c| (field, c))
+                    }),
+            )?;
         }
         // On create the device cgroup is always set, as runc does: a config without
         // linux.resources.devices still gets default deny plus the always-allowed devices.

@@ -23,8 +23,11 @@ pub fn controllers(dir: &Path) -> Vec<String> {
 }
 
 /// Delegates every controller the hierarchy has down to `dir`: each ancestor below the mount
-/// point enables in cgroup.subtree_control what its own cgroup.controllers offers.
-pub fn enable_controllers(dir: &CgroupDir) -> Result<()> {
+/// point enables in cgroup.subtree_control what its own cgroup.controllers offers. As runc, all
+/// at once, else one by one, and what a parent refuses stays off — the ancestors of a subtree
+/// systemd delegates to a user are not the user's to write; a limit that needs a controller
+/// left off fails by name afterwards (`require_controllers`).
+pub fn enable_controllers(dir: &CgroupDir) {
     let full = dir.full();
     let mut chain: Vec<&Path> = full
         .ancestors()
@@ -40,8 +43,29 @@ pub fn enable_controllers(dir: &CgroupDir) -> Result<()> {
             .filter(|c| !enabled.split_whitespace().any(|e| e == c.as_str()))
             .map(|c| format!("+{c}"))
             .collect();
-        if !missing.is_empty() {
-            write(parent, "cgroup.subtree_control", &missing.join(" "))?;
+        if !missing.is_empty()
+            && write(parent, "cgroup.subtree_control", &missing.join(" ")).is_err()
+        {
+            for c in &missing {
+                let _ = write(parent, "cgroup.subtree_control", c);
+            }
+        }
+    }
+}
+
+/// Each (resource field, controller) must find its controller in `dir`'s cgroup.controllers.
+pub fn require_controllers<'a>(
+    dir: &CgroupDir,
+    wanted: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<()> {
+    let full = dir.full();
+    let have = controllers(&full);
+    for (field, controller) in wanted {
+        if !have.iter().any(|c| c == controller) {
+            bail!(
+                "linux.resources.{field}: the {controller} controller is not enabled in {} (its parent does not delegate it)",
+                full.display()
+            );
         }
     }
     Ok(())
@@ -98,7 +122,16 @@ pub fn apply(
     }
     if let (true, Some(policy)) = (pure, devices) {
         let handle = fs::File::open(&path).with_context(|| format!("open {}", path.display()))?;
-        ebpf::apply(handle.as_fd(), policy).context("linux.resources.devices")?;
+        if let Err(e) = ebpf::apply(handle.as_fd(), policy) {
+            // runc's rule (and crun's): in a user namespace bpf(2) is not berth's to use — and a
+            // rootless container can make no device node to reach — nor is a filter that would
+            // allow everything needed; otherwise a device policy without its program is an error.
+            let allows_all = policy.default_allow && policy.exceptions.is_empty();
+            if !(crate::linux::rootless::running_in_userns() || allows_all) {
+                return Err(e).context("linux.resources.devices");
+            }
+            crate::logging::debug(format_args!("device filter not attached: {e:#}"));
+        }
     }
     for (key, value) in r.unified().iter().flatten() {
         unified(&path, &have, pure, key, value)?;
