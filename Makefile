@@ -153,9 +153,9 @@ test-cgroupv2: build fixture
 
 # Every suite in a VM that boots the host's systemd as PID 1 (its system bus up): the job runs in
 # a unit whose cgroup systemd delegates, and the tests make their cgroups there. Then the real
-# clients, as on a systemd host: with their systemd cgroup drivers (rootless podman keeps
-# cgroupfs: the VM runs no user manager); `cri` is integration/cri's suite on the berth handler,
-# its pods in slices as kubelet's systemd driver makes them (SystemdCgroup = true).
+# clients, as on a systemd host: with their systemd cgroup drivers (rootless podman under the
+# user's own systemd manager); `cri` is integration/cri's suite on the berth handler, its pods
+# in slices as kubelet's systemd driver makes them (SystemdCgroup = true).
 VM_CLIENTS ?= containerd podman podman-rootless docker cri
 test-systemd: export CGROUP_DRIVER ?= systemd
 test-systemd: build fixture

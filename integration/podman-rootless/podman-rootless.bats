@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # berth under rootless podman: an unprivileged user with subordinate ids runs podman, which runs
 # conmon and the runtime as uid 0 in its user namespace, with no --root — the runtime keeps its
-# state in $XDG_RUNTIME_DIR/<name>, as runc does. --network none: no slirp4netns needed.
+# state in $XDG_RUNTIME_DIR/<name>, as runc does. --network none: no slirp4netns needed. With
+# CGROUP_DRIVER=systemd (the systemd VM), podman's systemd cgroup manager and the user's manager.
 
 load helpers
 
@@ -81,6 +82,32 @@ teardown_file() {
 }
 
 @test "--memory and --pids-limit: podman drops them on cgroup v1; on v2 they need a cgroup" {
+	if [ "$CGROUP_DRIVER" = systemd ]; then
+		# The user's manager delegates memory, pids and cpu to it: the container's scope, which
+		# the runtime asks that manager for, holds the limits as unit properties and in its files.
+		local uid pid cg
+		uid=$(id -u "$RL_USER")
+		pm_run -d --memory 64m --pids-limit 50 --cpus 0.5 --name rl-limits "$IMAGE" sleep 300
+		pid=$(pm inspect -f '{{.State.Pid}}' rl-limits)
+		cg=$(awk -F: '$1 == 0 {print $3}' "/proc/$pid/cgroup")
+		echo "cgroup of $pid: $cg"
+		[[ "$cg" == "/user.slice/user-$uid.slice/user@$uid.service/"*"/libpod-"*".scope" ]]
+		[ "$(cat "/sys/fs/cgroup$cg/memory.max")" = 67108864 ]
+		[ "$(cat "/sys/fs/cgroup$cg/pids.max")" = 50 ]
+		[ "$(cat "/sys/fs/cgroup$cg/cpu.max")" = "50000 100000" ]
+		run as_user systemctl --user show -p MemoryMax -p TasksMax "$(basename "$cg")"
+		echo "$output"
+		[[ "$output" == *"MemoryMax=67108864"* ]]
+		[[ "$output" == *"TasksMax=50"* ]]
+		# Inside, its own cgroup namespace: the scope's files at the root.
+		run pm exec rl-limits cat /sys/fs/cgroup/memory.max
+		[ "$output" = 67108864 ]
+		pm stop -t 0 rl-limits >/dev/null
+		pm rm rl-limits >/dev/null
+		[ ! -d "/sys/fs/cgroup$cg" ]
+		assert_no_leaks rl-limits
+		return
+	fi
 	if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then
 		# podman passes them on; with no cgroup the user may write (cgroupfs, nothing delegated)
 		# the runtime refuses them in runc's fs2 words, and nothing is made.
@@ -111,8 +138,9 @@ teardown_file() {
 	# podman's mounts live in its user's mount namespace: none reaches the host's.
 	[ -z "$(awk -v d="$RL_DIR" '$5 ~ "^"d' /proc/self/mountinfo)" ]
 	# Only podman's pause process, which holds the user's namespace, may run (teardown ends it),
-	# with the conmons that exited as its unreaped children — with runc as with berth.
+	# with the conmons that exited as its unreaped children — with runc as with berth — and the
+	# user's systemd manager with its session bus.
 	run pgrep -u "$RL_USER" -a
 	echo "$output"
-	[ -z "$(echo "$output" | grep -Ev ' (podman|\[conmon\] <defunct>)$' || true)" ]
+	[ -z "$(echo "$output" | grep -Ev ' (podman|\[conmon\] <defunct>|/lib/systemd/systemd --user|\(sd-pam\)|/usr/bin/dbus-daemon .*--session.*)$' || true)" ]
 }
