@@ -1275,7 +1275,8 @@ fn resource_mistakes_fail_by_field_and_leave_nothing() {
 #[test]
 fn a_limit_whose_controller_the_parent_cannot_delegate_fails_by_name() {
     let env = Env::new("cg-undelegated");
-    // pids on pure v2; on a hybrid host the cgroup2 hierarchy's own (hugetlb, here).
+    // A domain controller (threaded ones, as pids, may be enabled beside processes): memory on
+    // pure v2; on a hybrid host the cgroup2 hierarchy's own (hugetlb, here).
     let hs = hierarchies();
     let v1_has = |c: &str| {
         hs.iter()
@@ -1290,8 +1291,8 @@ fn a_limit_whose_controller_the_parent_cannot_delegate_fails_by_name() {
     };
     let (resources, words) = if common::host_v2() {
         (
-            json!({"pids": {"limit": 50}}),
-            ["linux.resources.pids", "pids controller"],
+            json!({"memory": {"limit": 64 * MIB}}),
+            ["linux.resources.memory", "memory controller"],
         )
     } else if v2.controllers.iter().any(|c| c == "hugetlb") && !v1_has("hugetlb") {
         (
