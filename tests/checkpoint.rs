@@ -1,0 +1,363 @@
+//! `checkpoint` and `restore` with CRIU: a busybox loop counting into a file is checkpointed and
+//! restored, and the count goes on from where it was. CRIU 3.17 (Debian's) cannot run on every
+//! kernel (`criu check` fails on this host's 6.18): the suite skips there and runs in the cgroup v2
+//! VMs (make test-cgroupv2 VM_SUITES=checkpoint), where the Makefile sets BERTH_CRIU_EXPECTED and a
+//! failing `criu check` is a failure.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::{skip, Env};
+use serde_json::{json, Value};
+
+/// Whether CRIU works here (`criu check`); skips otherwise, unless the VM expects it to.
+fn criu_works() -> bool {
+    let checked = Command::new("criu").arg("check").output();
+    let ok = checked.as_ref().is_ok_and(|o| o.status.success());
+    if !ok {
+        let why = match &checked {
+            Ok(o) => String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+                .to_owned(),
+            Err(e) => format!("no criu: {e}"),
+        };
+        assert!(
+            std::env::var_os("BERTH_CRIU_EXPECTED").is_none(),
+            "criu check failed where CRIU must work: {why}"
+        );
+        skip("checkpoint/criu-unusable", &format!("criu check: {why}"));
+    }
+    ok
+}
+
+/// A loop that counts into /data/count, ten times a second, its stdio the container's /dev/null
+/// (the test harness's files are outside the container's mounts, which CRIU refuses).
+const COUNTER: &str = "exec </dev/null >/dev/null 2>&1; i=0; \
+    while true; do i=$((i+1)); echo $i > /data/count; sleep 0.1; done";
+
+/// The base config running the counter, /data a tmpfs (whose contents CRIU dumps).
+fn counter_config(env: &Env) -> Value {
+    let mut cfg = env.config(&["sh", "-c", COUNTER]);
+    cfg["mounts"].as_array_mut().unwrap().push(
+        json!({ "destination": "/data", "type": "tmpfs", "source": "tmpfs",
+                      "options": ["nosuid", "nodev", "size=1m"] }),
+    );
+    cfg
+}
+
+fn pid_of(env: &Env, id: &str) -> i32 {
+    env.state(id)["pid"].as_i64().unwrap() as i32
+}
+
+/// The count the container's loop last wrote, read through the init's root.
+fn count_in(env: &Env, id: &str) -> u64 {
+    read_count(Path::new(&format!(
+        "/proc/{}/root/data/count",
+        pid_of(env, id)
+    )))
+}
+
+fn read_count(path: &Path) -> u64 {
+    fs::read_to_string(path)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Waits (up to 10 s) until `count` reaches `at_least`; returns what it read.
+fn count_reaches(mut count: impl FnMut() -> u64, at_least: u64) -> u64 {
+    for _ in 0..1000 {
+        let n = count();
+        if n >= at_least {
+            return n;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("the count did not reach {at_least} (last {})", count());
+}
+
+fn run_detached(env: &Env, id: &str, cfg: &Value) -> PathBuf {
+    let bundle = env.write_bundle(id, cfg);
+    env.berth(&["run", "-d", "--bundle", bundle.to_str().unwrap(), id])
+        .ok();
+    bundle
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Restores `image` as container `id` from `bundle` (detached, with a pid file) and checks what
+/// every restore must give: a running container whose init is the pid file's, counting on from
+/// at least `from`.
+fn restore_and_check(
+    env: &Env,
+    id: &str,
+    bundle: &Path,
+    image: &Path,
+    from: u64,
+    count: &dyn Fn() -> u64,
+) {
+    let pid_file = env.dir.join(format!("{id}.pid"));
+    env.berth(&[
+        "restore",
+        "--detach",
+        "--image-path",
+        s(image),
+        "--pid-file",
+        s(&pid_file),
+        "-no-subreaper",
+        "--bundle",
+        s(bundle),
+        id,
+    ])
+    .ok();
+    assert_eq!(env.status(id), "running");
+    let pid = pid_of(env, id);
+    assert_eq!(
+        fs::read_to_string(&pid_file).unwrap().trim(),
+        pid.to_string()
+    );
+    let first = count();
+    assert!(
+        first >= from,
+        "restored count {first} is below the checkpoint's {from}"
+    );
+    count_reaches(count, first + 3);
+}
+
+#[test]
+fn a_checkpointed_loop_is_restored_and_counts_on() {
+    if !criu_works() {
+        return;
+    }
+    let env = Env::new("ckpt-basic");
+    let id = "ckpt-basic";
+    let bundle = run_detached(&env, id, &counter_config(&env));
+    let before = count_reaches(|| count_in(&env, id), 5);
+    let image = env.dir.join("image");
+    let work = env.dir.join("work");
+    env.berth(&[
+        "checkpoint",
+        "--image-path",
+        s(&image),
+        "--work-path",
+        s(&work),
+        id,
+    ])
+    .ok();
+    // As runc: the checkpointed container is gone, its cgroup with it.
+    assert!(env
+        .berth(&["state", id])
+        .failed()
+        .contains("does not exist"));
+    env.assert_gone(id);
+    assert!(
+        work.join("dump.log").exists(),
+        "CRIU's log is in the work path"
+    );
+    restore_and_check(&env, id, &bundle, &image, before, &|| count_in(&env, id));
+    // The restored container is a container like any other.
+    let out = env.berth(&["exec", id, "cat", "/data/count"]);
+    assert!(out.ok().trim().parse::<u64>().unwrap() >= before);
+    let in_cgroup = fs::read_to_string(format!("/proc/{}/cgroup", pid_of(&env, id))).unwrap();
+    assert!(in_cgroup.contains(&env.cgroup_path(id)), "{in_cgroup}");
+    env.berth(&["kill", id, "9"]).ok();
+    common::eventually("the restored init to die", || env.status(id) == "stopped");
+    env.berth(&["delete", id]).ok();
+    env.assert_gone(id);
+}
+
+#[test]
+fn leave_running_keeps_the_container_and_the_image_restores_under_a_new_id() {
+    if !criu_works() {
+        return;
+    }
+    let env = Env::new("ckpt-leave");
+    let id = "ckpt-leave";
+    let cfg = counter_config(&env);
+    run_detached(&env, id, &cfg);
+    let before = count_reaches(|| count_in(&env, id), 3);
+    let image = env.dir.join("image");
+    env.berth(&[
+        "checkpoint",
+        "--leave-running",
+        "--image-path",
+        s(&image),
+        id,
+    ])
+    .ok();
+    assert_eq!(env.status(id), "running");
+    count_reaches(|| count_in(&env, id), before + 3);
+    env.berth(&["delete", "--force", id]).ok();
+    env.assert_gone(id);
+    // Another id, so another cgroup: the restore goes there.
+    let new_id = "ckpt-leave-2";
+    let bundle = env.write_bundle(new_id, &cfg);
+    restore_and_check(&env, new_id, &bundle, &image, before, &|| {
+        count_in(&env, new_id)
+    });
+    let in_cgroup = fs::read_to_string(format!("/proc/{}/cgroup", pid_of(&env, new_id))).unwrap();
+    assert!(in_cgroup.contains(&env.cgroup_path(new_id)), "{in_cgroup}");
+    env.berth(&["delete", "--force", new_id]).ok();
+    env.assert_gone(new_id);
+}
+
+#[test]
+fn a_pre_dump_is_the_parent_of_the_final_dump() {
+    if !criu_works() {
+        return;
+    }
+    let env = Env::new("ckpt-pre");
+    let id = "ckpt-pre";
+    let bundle = run_detached(&env, id, &counter_config(&env));
+    count_reaches(|| count_in(&env, id), 3);
+    let pre = env.dir.join("pre");
+    let image = env.dir.join("final");
+    env.berth(&["checkpoint", "--pre-dump", "--image-path", s(&pre), id])
+        .ok();
+    assert_eq!(
+        env.status(id),
+        "running",
+        "a pre-dump leaves the container running"
+    );
+    let before = count_in(&env, id);
+    env.berth(&[
+        "checkpoint",
+        "--image-path",
+        s(&image),
+        "--parent-path",
+        "../pre",
+        id,
+    ])
+    .ok();
+    env.assert_gone(id);
+    assert!(
+        image.join("parent").exists(),
+        "the final dump links its parent"
+    );
+    restore_and_check(&env, id, &bundle, &image, before, &|| count_in(&env, id));
+    env.berth(&["delete", "--force", id]).ok();
+    env.assert_gone(id);
+}
+
+#[test]
+fn a_bind_mount_is_restored_as_an_external_mount() {
+    if !criu_works() {
+        return;
+    }
+    let env = Env::new("ckpt-bind");
+    let id = "ckpt-bind";
+    let data = env.dir.join("data");
+    fs::create_dir(&data).unwrap();
+    let mut cfg = env.config(&["sh", "-c", COUNTER]);
+    cfg["mounts"].as_array_mut().unwrap().push(
+        json!({ "destination": "/data", "type": "bind", "source": data, "options": ["rbind", "rw"] }),
+    );
+    let bundle = run_detached(&env, id, &cfg);
+    let count = || read_count(&data.join("count"));
+    let before = count_reaches(count, 3);
+    let image = env.dir.join("image");
+    env.berth(&["checkpoint", "--image-path", s(&image), id])
+        .ok();
+    env.assert_gone(id);
+    let after_dump = count();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(count(), after_dump, "nothing counts while checkpointed");
+    restore_and_check(&env, id, &bundle, &image, before.max(after_dump), &count);
+    env.berth(&["delete", "--force", id]).ok();
+    env.assert_gone(id);
+}
+
+#[test]
+fn a_container_in_a_cgroup_namespace_is_restored_into_its_new_cgroup() {
+    if !criu_works() {
+        return;
+    }
+    let env = Env::new("ckpt-cgns");
+    let id = "ckpt-cgns";
+    let mut cfg = counter_config(&env);
+    cfg["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "type": "cgroup" }));
+    run_detached(&env, id, &cfg);
+    let before = count_reaches(|| count_in(&env, id), 3);
+    let image = env.dir.join("image");
+    env.berth(&["checkpoint", "--image-path", s(&image), id])
+        .ok();
+    let new_id = "ckpt-cgns-2";
+    let bundle = env.write_bundle(new_id, &cfg);
+    restore_and_check(&env, new_id, &bundle, &image, before, &|| {
+        count_in(&env, new_id)
+    });
+    let inside = env.berth(&["exec", new_id, "cat", "/proc/self/cgroup"]);
+    assert!(
+        inside.ok().lines().any(|l| l.ends_with(":/")),
+        "the namespace's root is the container's cgroup: {inside:?}"
+    );
+    let outside = fs::read_to_string(format!("/proc/{}/cgroup", pid_of(&env, new_id))).unwrap();
+    assert!(outside.contains(&env.cgroup_path(new_id)), "{outside}");
+    env.berth(&["delete", "--force", new_id]).ok();
+    env.assert_gone(new_id);
+}
+
+#[test]
+fn checkpoint_of_an_unknown_container_fails_in_one_line() {
+    let env = Env::new("ckpt-unknown");
+    let image = env.dir.join("image");
+    let out = env.berth(&["checkpoint", "--image-path", s(&image), "nosuch"]);
+    let msg = out.failed();
+    assert!(
+        msg.contains("does not exist") || msg.contains("CRIU"),
+        "{msg}"
+    );
+    assert!(!image.exists(), "nothing written for an unknown container");
+}
+
+#[test]
+fn without_criu_both_commands_fail_in_one_line_and_leave_nothing() {
+    let env = Env::new("ckpt-nocriu");
+    let id = "ckpt-nocriu";
+    let bundle = env.write_bundle(id, &counter_config(&env));
+    let image = env.dir.join("image");
+    let berth = |args: &[&str]| {
+        common::capture(
+            env.berth_cmd(args)
+                .env("PATH", "/nonexistent")
+                .stdin(std::process::Stdio::null()),
+            &env.dir,
+        )
+    };
+    let out = berth(&["checkpoint", "--image-path", s(&image), id]);
+    assert!(
+        out.failed().contains("no criu binary found in PATH"),
+        "{out:?}"
+    );
+    let out = berth(&[
+        "restore",
+        "-d",
+        "--image-path",
+        s(&image),
+        "--bundle",
+        s(&bundle),
+        id,
+    ]);
+    assert!(
+        out.failed().contains("no criu binary found in PATH"),
+        "{out:?}"
+    );
+    env.assert_gone(id);
+    // features says so too.
+    let features: Value = serde_json::from_str(berth(&["features"]).ok()).unwrap();
+    assert_eq!(
+        features["annotations"]["org.opencontainers.berth.checkpoint.enabled"],
+        "false"
+    );
+}
