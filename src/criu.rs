@@ -255,15 +255,15 @@ pub fn cgroup_mode(mode: Option<&str>) -> Result<rpc::Criu_cg_mode> {
     })
 }
 
-/// The error a failed CRIU run comes with: its log's last line that names an error.
+/// The error a failed CRIU run comes with: its log's first line that names an error (the cause;
+/// the last one is CRIU's "Dumping FAILED").
 pub fn with_log(err: anyhow::Error, log: &Path) -> anyhow::Error {
-    let last = fs::read_to_string(log).ok().and_then(|text| {
+    let first = fs::read_to_string(log).ok().and_then(|text| {
         text.lines()
-            .rev()
             .find(|l| l.contains("Error"))
             .map(|l| l.trim().to_owned())
     });
-    match last {
+    match first {
         Some(line) => err.context(format!("{} ({})", line, log.display())),
         None => err.context(format!("see {}", log.display())),
     }

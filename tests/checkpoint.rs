@@ -36,16 +36,16 @@ fn criu_works() -> bool {
     ok
 }
 
-/// A loop that counts into /data/count, ten times a second, its stdio the container's /dev/null
+/// A loop that counts into /tmp/count, ten times a second, its stdio the container's /dev/null
 /// (the test harness's files are outside the container's mounts, which CRIU refuses).
 const COUNTER: &str = "exec </dev/null >/dev/null 2>&1; i=0; \
-    while true; do i=$((i+1)); echo $i > /data/count; sleep 0.1; done";
+    while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.1; done";
 
-/// The base config running the counter, /data a tmpfs (whose contents CRIU dumps).
+/// The base config running the counter, /tmp a tmpfs (whose contents CRIU dumps).
 fn counter_config(env: &Env) -> Value {
     let mut cfg = env.config(&["sh", "-c", COUNTER]);
     cfg["mounts"].as_array_mut().unwrap().push(
-        json!({ "destination": "/data", "type": "tmpfs", "source": "tmpfs",
+        json!({ "destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
                       "options": ["nosuid", "nodev", "size=1m"] }),
     );
     cfg
@@ -58,7 +58,7 @@ fn pid_of(env: &Env, id: &str) -> i32 {
 /// The count the container's loop last wrote, read through the init's root.
 fn count_in(env: &Env, id: &str) -> u64 {
     read_count(Path::new(&format!(
-        "/proc/{}/root/data/count",
+        "/proc/{}/root/tmp/count",
         pid_of(env, id)
     )))
 }
@@ -164,7 +164,7 @@ fn a_checkpointed_loop_is_restored_and_counts_on() {
     );
     restore_and_check(&env, id, &bundle, &image, before, &|| count_in(&env, id));
     // The restored container is a container like any other.
-    let out = env.berth(&["exec", id, "cat", "/data/count"]);
+    let out = env.berth(&["exec", id, "cat", "/tmp/count"]);
     assert!(out.ok().trim().parse::<u64>().unwrap() >= before);
     let in_cgroup = fs::read_to_string(format!("/proc/{}/cgroup", pid_of(&env, id))).unwrap();
     assert!(in_cgroup.contains(&env.cgroup_path(id)), "{in_cgroup}");
@@ -258,7 +258,7 @@ fn a_bind_mount_is_restored_as_an_external_mount() {
     fs::create_dir(&data).unwrap();
     let mut cfg = env.config(&["sh", "-c", COUNTER]);
     cfg["mounts"].as_array_mut().unwrap().push(
-        json!({ "destination": "/data", "type": "bind", "source": data, "options": ["rbind", "rw"] }),
+        json!({ "destination": "/tmp", "type": "bind", "source": data, "options": ["rbind", "rw"] }),
     );
     let bundle = run_detached(&env, id, &cfg);
     let count = || read_count(&data.join("count"));

@@ -192,6 +192,33 @@ fn ext_mount(key: String, val: String) -> rpc::Ext_mount_map {
     m
 }
 
+/// The container's /sys/fs/cgroup where it is a bind of the container's own cgroup directories
+/// (no cgroup namespace: see cgroups/mount.rs), as (destination in the container, host
+/// directory): mounts CRIU must be told are external, and given the new container's on restore.
+fn cgroup_binds(spec: &Spec, cgroup: &CgroupPaths) -> Vec<(String, PathBuf)> {
+    let cgroupns = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|n| n.iter().any(|ns| ns.typ() == LinuxNamespaceType::Cgroup));
+    if cgroupns {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mounts = spec.mounts().iter().flatten();
+    for m in mounts.filter(|m| m.typ().as_deref() == Some("cgroup")) {
+        let dest = in_container(m.destination());
+        if cgroup.unified_host {
+            out.extend(cgroup.v2_dir().map(|d| (dest.clone(), d.full())));
+        } else {
+            for d in &cgroup.dirs {
+                out.push((format!("{dest}/{}", d.mount_name()), d.full()));
+            }
+        }
+    }
+    out
+}
+
 /// The device nodes every container gets and those of `linux.devices`.
 fn device_paths(spec: &Spec) -> Vec<String> {
     let mut paths: Vec<String> = [
@@ -253,6 +280,9 @@ pub fn checkpoint(root: &Root, id: &str, o: &CheckpointOptions) -> Result<()> {
     if !o.pre_dump {
         for m in spec.mounts().iter().flatten().filter(|m| is_bind(m)) {
             let dest = in_container(m.destination());
+            opts.ext_mnt.push(ext_mount(dest.clone(), dest));
+        }
+        for (dest, _) in cgroup_binds(&spec, &state.cgroup) {
             opts.ext_mnt.push(ext_mount(dest.clone(), dest));
         }
         masked_files(&spec, state.pid, &mut opts);
@@ -362,6 +392,10 @@ pub(super) fn restore_init(r: &RestoreInit, o: &RestoreOptions) -> Result<Pid> {
             in_container(m.destination()),
             source.display().to_string(),
         ));
+    }
+    for (dest, host) in cgroup_binds(spec, r.cgroup) {
+        opts.ext_mnt
+            .push(ext_mount(dest, host.display().to_string()));
     }
     let masked = spec
         .linux()
