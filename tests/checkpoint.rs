@@ -361,3 +361,99 @@ fn without_criu_both_commands_fail_in_one_line_and_leave_nothing() {
         "false"
     );
 }
+
+/// The lines a reader thread gets from `read`, one at a time with a timeout.
+fn lines_of(read: std::os::fd::OwnedFd) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(fs::File::from(read)).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Runs `cmd` (its stdin and stdout set by the caller) to success, its stderr through a file.
+fn with_stdio(env: &Env, cmd: &mut Command) {
+    let err = env.dir.join(".pipes.err");
+    let status = cmd
+        .stderr(fs::File::create(&err).unwrap())
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "{status}: {}",
+        fs::read_to_string(&err).unwrap()
+    );
+}
+
+fn next_count(rx: &std::sync::mpsc::Receiver<String>) -> u64 {
+    let line = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("a line from the container within 10 s");
+    line.trim().parse().unwrap()
+}
+
+/// containerd's case: the container's stdin and stdout are pipes of its caller; the restore is
+/// given new pipes (berth's own stdio, as the shim gives it) and the output goes on in them.
+#[test]
+fn stdio_pipes_are_handed_to_the_restored_process() {
+    if !criu_works() {
+        return;
+    }
+    use std::process::Stdio;
+    let env = Env::new("ckpt-pipes");
+    let id = "ckpt-pipes";
+    let script = "exec 2>/dev/null; i=0; while true; do i=$((i+1)); echo $i; sleep 0.1; done";
+    let bundle = env.write_bundle(id, &env.config(&["sh", "-c", script]));
+    let (in_r, in_w) = nix::unistd::pipe().unwrap();
+    let (out_r, out_w) = nix::unistd::pipe().unwrap();
+    with_stdio(
+        &env,
+        env.berth_cmd(&["run", "-d", "--bundle", s(&bundle), id])
+            .stdin(Stdio::from(in_r))
+            .stdout(Stdio::from(out_w)),
+    );
+    let lines = lines_of(out_r);
+    let mut before = 0;
+    while before < 3 {
+        before = next_count(&lines);
+    }
+    let image = env.dir.join("image");
+    env.berth(&["checkpoint", "--image-path", s(&image), id])
+        .ok();
+    env.assert_gone(id);
+    let names = fs::read_to_string(image.join("descriptors.json")).unwrap();
+    assert!(names.contains("pipe:"), "{names}");
+    while lines.try_recv().is_ok() {}
+    drop(in_w);
+    let (in_r, _in_w) = nix::unistd::pipe().unwrap();
+    let (out_r, out_w) = nix::unistd::pipe().unwrap();
+    with_stdio(
+        &env,
+        env.berth_cmd(&[
+            "restore",
+            "-d",
+            "--image-path",
+            s(&image),
+            "--bundle",
+            s(&bundle),
+            id,
+        ])
+        .stdin(Stdio::from(in_r))
+        .stdout(Stdio::from(out_w)),
+    );
+    let lines = lines_of(out_r);
+    let first = next_count(&lines);
+    assert!(
+        first > before,
+        "the restored loop printed {first} after {before}"
+    );
+    assert_eq!(next_count(&lines), first + 1);
+    env.berth(&["delete", "--force", id]).ok();
+    env.assert_gone(id);
+}
