@@ -457,3 +457,78 @@ fn stdio_pipes_are_handed_to_the_restored_process() {
     env.berth(&["delete", "--force", id]).ok();
     env.assert_gone(id);
 }
+
+/// The pty master berth sends to a console socket at `path` (it connected before returning).
+fn master_from(listener: &std::os::unix::net::UnixListener) -> std::os::fd::OwnedFd {
+    let (conn, _) = listener
+        .accept()
+        .expect("berth connected to the console socket");
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    common::receive_with_fd(&conn).1
+}
+
+/// A terminal container: CRIU leaves the pty's master behind (orphan_pts_master), makes a new
+/// pair on restore and berth sends the new master to the restore's console socket, where the
+/// restored loop's output goes on.
+#[test]
+fn a_terminal_container_gets_a_new_pty_through_the_console_socket() {
+    if !criu_works() {
+        return;
+    }
+    use std::os::unix::net::UnixListener;
+    let env = Env::new("ckpt-tty");
+    let id = "ckpt-tty";
+    let script = "i=0; while true; do i=$((i+1)); echo $i; sleep 0.1; done";
+    let mut cfg = env.config(&["sh", "-c", script]);
+    cfg["process"]["terminal"] = json!(true);
+    let bundle = env.write_bundle(id, &cfg);
+    let sock = env.dir.join("console.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    env.berth(&[
+        "run",
+        "-d",
+        "--console-socket",
+        s(&sock),
+        "--bundle",
+        s(&bundle),
+        id,
+    ])
+    .ok();
+    let master = master_from(&listener);
+    let lines = lines_of(master.try_clone().unwrap());
+    let mut before = 0;
+    while before < 3 {
+        before = next_count(&lines);
+    }
+    let image = env.dir.join("image");
+    env.berth(&["checkpoint", "--shell-job", "--image-path", s(&image), id])
+        .ok();
+    env.assert_gone(id);
+    drop(master);
+    let sock2 = env.dir.join("console2.sock");
+    let listener2 = UnixListener::bind(&sock2).unwrap();
+    env.berth(&[
+        "restore",
+        "-d",
+        "--shell-job",
+        "--console-socket",
+        s(&sock2),
+        "--image-path",
+        s(&image),
+        "--bundle",
+        s(&bundle),
+        id,
+    ])
+    .ok();
+    let lines = lines_of(master_from(&listener2));
+    let first = next_count(&lines);
+    assert!(
+        first > before,
+        "the restored loop printed {first} after {before}"
+    );
+    let tty = fs::read_link(format!("/proc/{}/fd/1", pid_of(&env, id))).unwrap();
+    assert!(tty.starts_with("/dev/pts"), "{}", tty.display());
+    env.berth(&["delete", "--force", id]).ok();
+    env.assert_gone(id);
+}
