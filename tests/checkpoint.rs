@@ -532,3 +532,117 @@ fn a_terminal_container_gets_a_new_pty_through_the_console_socket() {
     env.berth(&["delete", "--force", id]).ok();
     env.assert_gone(id);
 }
+
+/// A restore that fails (no image there) leaves no state, cgroup or mount behind.
+#[test]
+fn a_failed_restore_leaves_nothing() {
+    let env = Env::new("ckpt-fail");
+    let id = "ckpt-fail";
+    let bundle = env.write_bundle(id, &counter_config(&env));
+    let image = env.dir.join("no-image");
+    let out = env.berth(&[
+        "restore",
+        "-d",
+        "--image-path",
+        s(&image),
+        "--bundle",
+        s(&bundle),
+        id,
+    ]);
+    let msg = out.failed();
+    assert!(msg.contains("no-image") || msg.contains("CRIU"), "{msg}");
+    env.assert_gone(id);
+}
+
+/// Without --detach, restore waits for the container as `run` does and returns its status.
+#[test]
+fn restore_in_the_foreground_returns_the_containers_status() {
+    if !criu_works() {
+        return;
+    }
+    let env = Env::new("ckpt-fg");
+    let id = "ckpt-fg";
+    let bundle = run_detached(&env, id, &counter_config(&env));
+    let before = count_reaches(|| count_in(&env, id), 3);
+    let image = env.dir.join("image");
+    env.berth(&["checkpoint", "--image-path", s(&image), id])
+        .ok();
+    let err = fs::File::create(env.dir.join(".fg.err")).unwrap();
+    let mut restore = env
+        .berth_cmd(&[
+            "restore",
+            "--image-path",
+            s(&image),
+            "--bundle",
+            s(&bundle),
+            id,
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(err)
+        .spawn()
+        .unwrap();
+    common::eventually("the restored container", || {
+        env.berth(&["state", id]).code == 0 && env.status(id) == "running"
+    });
+    count_reaches(|| count_in(&env, id), before + 2);
+    env.berth(&["kill", id, "9"]).ok();
+    let status = restore.wait().unwrap();
+    assert_eq!(status.code(), Some(137), "128 + SIGKILL");
+    env.assert_gone(id);
+}
+
+/// With the systemd driver the restore's unit is started for CRIU, whose restored tasks stay in
+/// it: the new container's scope (systemd as PID 1 only: the systemd VM).
+#[test]
+fn the_systemd_driver_restores_into_a_new_scope() {
+    if !Path::new("/run/systemd/system").is_dir() {
+        skip(
+            "systemd-cgroup/needs-systemd",
+            "no systemd as PID 1 on this host",
+        );
+        return;
+    }
+    if !criu_works() {
+        return;
+    }
+    let env = Env::new("ckpt-sd");
+    let id = format!("ckptsd{}", std::process::id());
+    let mut cfg = counter_config(&env);
+    cfg["linux"]["cgroupsPath"] = json!(format!("system.slice:berth-test:{id}"));
+    let bundle = env.write_bundle(&id, &cfg);
+    let sd = |args: &[&str]| {
+        let mut all = vec!["--systemd-cgroup"];
+        all.extend_from_slice(args);
+        env.berth(&all)
+    };
+    sd(&["run", "-d", "--bundle", s(&bundle), &id]).ok();
+    let before = count_reaches(|| count_in(&env, &id), 3);
+    let image = env.dir.join("image");
+    sd(&["checkpoint", "--image-path", s(&image), &id]).ok();
+    let scope = format!("/sys/fs/cgroup/system.slice/berth-test-{id}.scope");
+    common::eventually("the checkpointed container's scope to go", || {
+        !Path::new(&scope).exists()
+    });
+    sd(&[
+        "restore",
+        "-d",
+        "--image-path",
+        s(&image),
+        "--bundle",
+        s(&bundle),
+        &id,
+    ])
+    .ok();
+    let first = count_reaches(|| count_in(&env, &id), before);
+    count_reaches(|| count_in(&env, &id), first + 2);
+    let cgroup = fs::read_to_string(format!("/proc/{}/cgroup", pid_of(&env, &id))).unwrap();
+    assert!(
+        cgroup.contains(&format!("/system.slice/berth-test-{id}.scope")),
+        "{cgroup}"
+    );
+    sd(&["delete", "--force", &id]).ok();
+    common::eventually("the restored container's scope to go", || {
+        !Path::new(&scope).exists()
+    });
+}
