@@ -268,3 +268,45 @@ pub fn with_log(err: anyhow::Error, log: &Path) -> anyhow::Error {
         None => err.context(format!("see {}", log.display())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn manage_cgroups_modes_are_runcs() {
+        assert_eq!(cgroup_mode(None).unwrap(), rpc::Criu_cg_mode::DEFAULT);
+        assert_eq!(cgroup_mode(Some("soft")).unwrap(), rpc::Criu_cg_mode::SOFT);
+        assert_eq!(cgroup_mode(Some("full")).unwrap(), rpc::Criu_cg_mode::FULL);
+        assert_eq!(
+            cgroup_mode(Some("strict")).unwrap(),
+            rpc::Criu_cg_mode::STRICT
+        );
+        assert_eq!(
+            cgroup_mode(Some("ignore")).unwrap(),
+            rpc::Criu_cg_mode::IGNORE
+        );
+        assert!(cgroup_mode(Some("props")).is_err());
+    }
+
+    /// runc's config file rule: the annotation names one, an empty one means none, and
+    /// without it /etc/criu/runc.conf.
+    #[test]
+    fn the_criu_config_file_follows_the_annotation() {
+        let null = std::fs::File::open("/dev/null").unwrap();
+        let opts = |a: &[(&str, &str)]| {
+            let map: BTreeMap<String, String> = a
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            base_opts(null.as_fd(), None, "dump.log", &map)
+        };
+        assert_eq!(opts(&[]).config_file(), "/etc/criu/runc.conf");
+        assert_eq!(
+            opts(&[("org.criu.config", "/etc/criu/mine.conf")]).config_file(),
+            "/etc/criu/mine.conf"
+        );
+        assert!(!opts(&[("org.criu.config", "")]).has_config_file());
+    }
+}
