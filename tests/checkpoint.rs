@@ -646,3 +646,15 @@ fn the_systemd_driver_restores_into_a_new_scope() {
         !Path::new(&scope).exists()
     });
 }
+
+/// Stdio that is the host's /dev/null (conmon's for a detached container; these tests' stdin)
+/// is reopened as the container's own, as runc does: CRIU refuses a descriptor of a mount
+/// outside the container ("Can't lookup mount").
+#[test]
+fn stdio_from_the_hosts_dev_null_is_the_containers_own() {
+    let env = Env::new("ckpt-null");
+    let script = "[ \"$(awk '/^mnt_id/ {print $2}' /proc/self/fdinfo/0)\" = \
+                  \"$(awk '$5 == \"/dev\" {print $1}' /proc/self/mountinfo)\" ] && echo own-null";
+    let out = env.sh("ckpt-null", script, |_| {});
+    assert_eq!(out.ok().trim(), "own-null", "{out:?}");
+}
