@@ -23,8 +23,9 @@ apt_install = missing=; for p in $(1); do \
 # gcc libc6-dev: tests/seccomp.rs's static helpers; golang-github-containers-common: podman's
 # seccomp profile (tests/seccomp.rs); iproute2: tests/net_devices.rs's veth pairs; util-linux:
 # losetup (the blkio throttle test's loop device) and setpriv; protobuf-compiler: the CRI client
-# of integration/cri is generated from its .proto when the workspace builds.
-TEST_PACKAGES        := gcc libc6-dev golang-github-containers-common iproute2 util-linux protobuf-compiler
+# of integration/cri is generated from its .proto when the workspace builds; criu: tests/checkpoint.rs
+# (its CRIU cases skip where the kernel is newer than criu knows, and run in the VMs).
+TEST_PACKAGES        := gcc libc6-dev golang-github-containers-common iproute2 util-linux protobuf-compiler criu
 IMAGE_TEST_PACKAGES  := docker-registry apache2-utils openssl
 # uidmap: newuidmap/newgidmap, which rootless podman maps its user's subordinate ids with.
 INTEGRATION_PACKAGES := bats containerd podman docker.io golang-github-containers-common python3 util-linux \
@@ -34,8 +35,10 @@ INTEGRATION_PACKAGES := bats containerd podman docker.io golang-github-container
 CRI_PACKAGES         := containerd containernetworking-plugins iptables iproute2 util-linux runc crun \
 	python3 protobuf-compiler
 # The cgroup v2 VM (integration/cgroupv2/build-vm lists what each is for); apparmor: its AppArmor
-# test loads a profile with apparmor_parser; bpftool: tests/cgroups.rs lists the device program.
-VM_PACKAGES          := qemu-system-x86 linux-image-amd64 cpio kmod python3 busybox-static e2fsprogs apparmor bpftool
+# test loads a profile with apparmor_parser; bpftool: tests/cgroups.rs lists the device program;
+# criu: tests/checkpoint.rs (Debian's criu works on the guest's 6.1 kernel).
+VM_PACKAGES          := qemu-system-x86 linux-image-amd64 cpio kmod python3 busybox-static e2fsprogs apparmor bpftool \
+	criu
 # The systemd VM's PID 1 and system bus.
 SYSTEMD_VM_PACKAGES  := systemd dbus
 
@@ -125,7 +128,8 @@ bench-cri: build fixture
 # AppArmor checks (the guest kernel has AppArmor on; apparmor_parser comes from the host's apparmor
 # package) and each binary — against the release berth (`make build`, what ships; 3x faster than
 # the debug build under emulation), shown in the guest where the suites expect the debug one.
-# CI reaches the guest, so its skips fail there too unless allow-listed.
+# CI reaches the guest, so its skips fail there too unless allow-listed; BERTH_CRIU_EXPECTED makes
+# tests/checkpoint.rs fail instead of skip when criu does not work there.
 # $(1) is the VM profile: cgroupv2 (no manager) or systemd (PID 1); $(2) the suites to run, by
 # their names in tests/ (all when empty); $(3) the client suites of integration/ to run after them
 # (bats, against the release berth). VM_SUITES and VM_CLIENTS pick others; VM_TESTS_TIMEOUT
@@ -144,14 +148,15 @@ run_vm_tests = mkdir -p $(TARGET_DIR) && \
 	if [ -n "$(2)" ]; then tests=$$(for t in $$tests; do n=$$(basename "$$t"); \
 		case " $(2) " in *" $${n%-*} "*) echo "$$t" ;; esac; done); fi && \
 	VM_PROFILE=$(1) VM_TIMEOUT=$(VM_TESTS_TIMEOUT) BERTH=$(BERTH) TESTS_BERTH=$(TARGET_DIR)/debug/berth \
-	VM_TESTS="$$tests" VM_CLIENTS="$(3)" VM_BIND="$(TARGET_DIR)" \
-	VM_ENV="BERTH TESTS_BERTH VM_TESTS VM_CLIENTS CGROUP_DRIVER CRI_TESTS CI RUST_BACKTRACE $$VM_ENV" \
+	VM_TESTS="$$tests" VM_CLIENTS="$(3)" VM_BIND="$(TARGET_DIR)" BERTH_CRIU_EXPECTED=1 \
+	VM_ENV="BERTH TESTS_BERTH VM_TESTS VM_CLIENTS CGROUP_DRIVER CRI_TESTS CI RUST_BACKTRACE BERTH_CRIU_EXPECTED $$VM_ENV" \
 	$(VM)/run-in-vm $(VM)/run-tests
 
-# Pure cgroup v2 without a manager: the cgroup suite, or those VM_SUITES names (VM_SUITES= for all).
+# Pure cgroup v2 without a manager: the cgroup and checkpoint suites (CRIU runs on the guest's
+# kernel, not on every host's), or those VM_SUITES names (VM_SUITES= for all).
 test-cgroupv2: build fixture
 	@$(call apt_install,$(VM_PACKAGES))
-	$(call run_vm_tests,cgroupv2,$(if $(filter undefined,$(origin VM_SUITES)),cgroups,$(VM_SUITES)))
+	$(call run_vm_tests,cgroupv2,$(if $(filter undefined,$(origin VM_SUITES)),cgroups checkpoint,$(VM_SUITES)))
 
 # Every suite in a VM that boots the host's systemd as PID 1 (its system bus up): the job runs in
 # a unit whose cgroup systemd delegates, and the tests make their cgroups there. Then the real

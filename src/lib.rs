@@ -7,6 +7,7 @@ mod cgroups;
 #[doc(hidden)]
 pub mod cli;
 mod container;
+mod criu;
 #[doc(hidden)]
 pub mod fuzzing;
 mod hooks;

@@ -1060,14 +1060,27 @@ fn kill_all_of_a_stopped_container_succeeds() {
     env.assert_gone("ka");
 }
 
+/// podman takes `checkpoint --help` exiting 0 as "checkpoint is supported": only where a criu
+/// answers (tests/checkpoint.rs checks the commands).
 #[test]
-fn checkpoint_is_not_offered() {
-    // podman takes `checkpoint --help` exiting 0 as "checkpoint is supported".
+fn checkpoint_help_says_whether_criu_is_there() {
     let env = Env::new("cli-checkpoint");
-    let out = raw(&env, &["checkpoint", "--help"]);
-    assert_ne!(out.code, 0, "{out:?}");
-    let out = raw(&env, &["checkpoint", "x"]);
-    assert_ne!(out.code, 0, "{out:?}");
+    for cmd in ["checkpoint", "restore"] {
+        let without = capture(
+            env.berth_cmd(&[cmd, "--help"]).env("PATH", "/nonexistent"),
+            &env.dir,
+        );
+        assert_eq!(without.code, 1, "{without:?}");
+        assert!(without.stdout.contains("Usage:"), "{without:?}");
+        assert!(
+            without.failed().contains("no criu binary found in PATH"),
+            "{without:?}"
+        );
+    }
+    if capture(Command::new("criu").arg("--version"), &env.dir).code == 0 {
+        let with = raw(&env, &["checkpoint", "--help"]);
+        assert_eq!(with.code, 0, "{with:?}");
+    }
 }
 
 #[test]

@@ -139,6 +139,48 @@ run_trapping_shell() {
 	assert_no_leaks c-broken
 }
 
+# The count a task's loop last wrote into its /tmp/count (0 before it has).
+task_count() {
+	local pid
+	pid=$(ctr task ls | awk -v id="$1" '$1 == id {print $2}')
+	cat "/proc/$pid/root/tmp/count" 2>/dev/null || echo 0
+}
+
+# Waits (up to 10 s) until task $1's count is above $2.
+count_above() {
+	for _ in $(seq 100); do
+		[ "$(task_count "$1")" -gt "$2" ] && return 0
+		sleep 0.1
+	done
+	fail "the count of $1 stayed at $(task_count "$1") (not above $2)"
+}
+
+@test "ctr checkpoints a task into an image and restores it live: the count goes on" {
+	# Debian's criu cannot run on every kernel: make test-systemd runs this in its VM.
+	criu check >/dev/null 2>&1 || skip "criu check fails on this kernel"
+	ctr_run -d "$IMAGE" c-ckpt sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/count; sleep 0.1; done'
+	count_above c-ckpt 2
+	ctr containers checkpoint --task c-ckpt berth-ckpt:1
+	local before first
+	before=$(task_count c-ckpt)
+	ctr task kill -s KILL c-ckpt
+	wait_stopped c-ckpt
+	ctr task rm c-ckpt
+	ctr containers rm c-ckpt
+	ctr containers restore --live c-ckpt berth-ckpt:1
+	run ctr task ls
+	[[ "$output" =~ c-ckpt[[:space:]]+[0-9]+[[:space:]]+RUNNING ]] || fail "not running: $output"
+	first=$(task_count c-ckpt)
+	[ "$first" -ge "$before" ] || fail "restored count $first is below the checkpoint's $before"
+	count_above c-ckpt "$first"
+	ctr task kill -s KILL c-ckpt
+	wait_stopped c-ckpt
+	ctr task rm c-ckpt
+	ctr containers rm c-ckpt
+	ctr images rm berth-ckpt:1
+	assert_no_leaks c-ckpt
+}
+
 @test "nothing is left: no shims, cgroups or runtime state" {
 	run ctr task ls -q
 	[ -z "$output" ]

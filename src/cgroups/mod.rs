@@ -211,6 +211,17 @@ impl CgroupPaths {
         Ok(())
     }
 
+    /// Moves `pid` (and its threads) into the container's cgroup in every hierarchy: CRIU's
+    /// restore, whose tasks start where CRIU runs.
+    pub fn enter(&self, pid: i32) -> Result<()> {
+        for dir in &self.dirs {
+            let procs = dir.full().join("cgroup.procs");
+            fs::write(&procs, pid.to_string())
+                .with_context(|| format!("join cgroup {}", procs.display()))?;
+        }
+        Ok(())
+    }
+
     /// The directory whose process list is authoritative: cgroup2 on a unified host, else the
     /// pids (or first) v1 hierarchy.
     fn main_dir(&self) -> Option<&CgroupDir> {

@@ -69,6 +69,7 @@ impl CreateFlags {
             attached: false,
             rootless_cgroups: g.rootless_cgroups()?,
             systemd_cgroup: g.systemd_cgroup,
+            restore: None,
         })
     }
 }

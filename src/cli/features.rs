@@ -41,7 +41,8 @@ impl Args {
             },
             "annotations": {
                 "org.opencontainers.berth.version": env!("CARGO_PKG_VERSION"),
-                "org.opencontainers.berth.checkpoint.enabled": "false"
+                // Only where a criu answers: the commands need it (runc says true when built with them).
+                "org.opencontainers.berth.checkpoint.enabled": crate::criu::Criu::find().is_ok().to_string()
             }
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);

@@ -1,6 +1,7 @@
 //! The command line: runc's global flags and subcommands, parsed with clap. Each subcommand lives in
 //! its own file and only turns flags into a call into `container`; no kernel work happens here.
 
+mod checkpoint;
 mod create;
 mod delete;
 mod events;
@@ -10,6 +11,7 @@ mod kill;
 mod list;
 mod pause;
 mod ps;
+mod restore;
 mod run;
 mod spec;
 mod start;
@@ -140,6 +142,10 @@ enum Command {
     Events(events::Args),
     /// List the processes of a container
     Ps(ps::Args),
+    /// Checkpoint a running container with CRIU (needs criu in PATH)
+    Checkpoint(Box<checkpoint::Args>),
+    /// Restore a container from a CRIU checkpoint (needs criu in PATH)
+    Restore(Box<restore::Args>),
 }
 
 /// Parses argv, accepting Go's flag forms as runc does. A usage error is one line on stderr and,
@@ -162,6 +168,9 @@ pub fn parse() -> Cli {
             | ErrorKind::DisplayVersion
             | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
     ) {
+        if err.kind() == ErrorKind::DisplayHelp {
+            refuse_criu_help(&Cli::command(), &args, &err);
+        }
         err.exit();
     }
     let (msg, code) = match err.get(ContextKind::InvalidSubcommand) {
@@ -171,6 +180,26 @@ pub fn parse() -> Cli {
     let _ = crate::logging::init(&log_opts(&args));
     crate::logging::fatal(&anyhow::anyhow!(msg));
     std::process::exit(code);
+}
+
+/// `checkpoint --help` and `restore --help` exit 0 only where a usable criu is found: podman
+/// takes that exit status for "this runtime can checkpoint". Elsewhere the help is followed by
+/// the one line saying why not, and exit status 1.
+fn refuse_criu_help(cmd: &clap::Command, args: &[OsString], help: &clap::Error) {
+    let sub = args
+        .iter()
+        .skip(1)
+        .filter_map(|a| a.to_str())
+        .find_map(|a| cmd.find_subcommand(a));
+    if !sub.is_some_and(|s| matches!(s.get_name(), "checkpoint" | "restore")) {
+        return;
+    }
+    if let Err(e) = crate::criu::Criu::find() {
+        let _ = help.print();
+        let _ = crate::logging::init(&log_opts(args));
+        crate::logging::fatal(&e);
+        std::process::exit(1);
+    }
 }
 
 /// clap's error as one line: its first paragraph (the problem and what it names), lines joined.
@@ -248,6 +277,8 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Some(Command::Update(a)) => a.run(g),
         Some(Command::Events(a)) => a.run(g),
         Some(Command::Ps(a)) => a.run(g),
+        Some(Command::Checkpoint(a)) => a.run(g),
+        Some(Command::Restore(a)) => a.run(g),
     }
 }
 

@@ -2,8 +2,9 @@ use anyhow::Result;
 
 use crate::cli::create::CreateFlags;
 use crate::cli::GlobalOpts;
-use crate::container::{self, StartMode};
+use crate::container::{self, CreateOptions, StartMode};
 use crate::process::foreground;
+use crate::state::Root;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -36,16 +37,27 @@ impl Args {
             return Ok(0);
         }
         opts.attached = true;
-        if !self.no_subreaper {
-            // SAFETY: plain integer arguments.
-            unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
-        }
-        let sigfd = foreground::catch_signals()?;
-        let created = container::create(&root, &opts)?;
-        let waited = foreground::wait(created.pid, &sigfd, created.pty_master);
-        if !self.keep {
-            container::delete(&root, &self.id, true)?;
-        }
-        waited
+        foreground(&root, &opts, self.no_subreaper, self.keep)
     }
+}
+
+/// Creates the container and waits for it in the foreground, forwarding signals; returns its
+/// exit status (`run` and `restore` without `--detach`).
+pub fn foreground(
+    root: &Root,
+    opts: &CreateOptions,
+    no_subreaper: bool,
+    keep: bool,
+) -> Result<i32> {
+    if !no_subreaper {
+        // SAFETY: plain integer arguments.
+        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    }
+    let sigfd = foreground::catch_signals()?;
+    let created = container::create(root, opts)?;
+    let waited = foreground::wait(created.pid, &sigfd, created.pty_master);
+    if !keep {
+        container::delete(root, opts.id, true)?;
+    }
+    waited
 }

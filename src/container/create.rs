@@ -18,13 +18,14 @@ use crate::bundle::Bundle;
 use crate::cgroups::systemd::properties::{self, Property};
 use crate::cgroups::systemd::Bus;
 use crate::cgroups::CgroupPaths;
+use crate::container::checkpoint::{restore_init, RestoreInit, RestoreOptions};
 use crate::container::{seccomp_agent, write_pid_file};
 use crate::hooks::{self, Kind};
 use crate::linux::host_root::HostRoot;
 use crate::linux::namespaces::NamespacePlan;
 use crate::linux::procfs::ProcessStat;
 use crate::linux::{bind_source, tty};
-use crate::process::spawn::{self, Placement, Spawned};
+use crate::process::spawn::{self, Placement};
 use crate::process::{init, InitConfig, ProcessConfig};
 use crate::state::{ContainerDir, Root, State};
 use crate::timefmt;
@@ -52,6 +53,8 @@ pub struct CreateOptions<'a> {
     pub rootless_cgroups: bool,
     /// `--systemd-cgroup`: systemd makes the cgroup, a unit for the init.
     pub systemd_cgroup: bool,
+    /// `restore`: the init is CRIU's restore of a checkpoint, not a spawn.
+    pub restore: Option<&'a RestoreOptions<'a>>,
 }
 
 /// A container whose init has been created (and, for `StartMode::Now`, exec'd).
@@ -238,6 +241,38 @@ fn build(
     // exec, poststart and poststop use the config the container was made from, not the bundle's.
     dir.save_config(&bundle.raw)?;
     let snapshot = state.clone();
+    // The systemd driver's init: into the unit systemd starts for it, then the files.
+    let place = |pid: Pid| -> Result<()> {
+        let (bus, props) = systemd.context("no systemd bus")?;
+        cgroup.start_unit(
+            &mut bus.borrow_mut(),
+            pid.as_raw(),
+            resources,
+            props,
+            opts.id,
+        )?;
+        cgroup.apply(resources, false)
+    };
+    if let Some(restore) = opts.restore {
+        let init = RestoreInit {
+            dir,
+            bundle,
+            state: &snapshot,
+            cgroup: &cgroup,
+            console_socket,
+            place: systemd.is_some().then_some(&place as _),
+        };
+        let pid = restore_init(&init, restore)?;
+        if let Err(e) = finish(dir, &mut state, pid, None, opts.pid_file, undo) {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(pid, None);
+            return Err(e);
+        }
+        return Ok(Created {
+            pid,
+            pty_master: None,
+        });
+    }
     let cfg = InitConfig {
         id: opts.id,
         spec,
@@ -266,18 +301,6 @@ fn build(
     };
     let seccomp_agent = seccomp_agent(bundle.seccomp.as_ref(), &snapshot, "creating");
     let mount_source = |pid, index| bind_source::open_for(pid, spec, &bundle.dir, index);
-    // The systemd driver's init: into the unit systemd starts for it, then the files.
-    let place = |pid: Pid| -> Result<()> {
-        let (bus, props) = systemd.context("no systemd bus")?;
-        cgroup.start_unit(
-            &mut bus.borrow_mut(),
-            pid.as_raw(),
-            resources,
-            props,
-            opts.id,
-        )?;
-        cgroup.apply(resources, false)
-    };
     let placement = Placement {
         clone_flags: cfg.plan.clone_flags,
         cgroup: &cgroup,
@@ -297,7 +320,7 @@ fn build(
     if let Err(e) = finish(
         dir,
         &mut state,
-        &spawned,
+        spawned.pid,
         process.oom_score_adj(),
         opts.pid_file,
         undo,
@@ -329,12 +352,12 @@ fn build(
 fn finish(
     dir: &ContainerDir,
     state: &mut State,
-    spawned: &Spawned,
+    pid: Pid,
     oom_score_adj: Option<i32>,
     pid_file: Option<&Path>,
     undo: &mut Undo,
 ) -> Result<()> {
-    let pid = spawned.pid.as_raw();
+    let pid = pid.as_raw();
     if let Some(adj) = oom_score_adj {
         fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
             .with_context(|| format!("process.oomScoreAdj: set {adj}"))?;

@@ -1,6 +1,7 @@
 //! Container operations composed from the layers below: `create` and `exec` have files of
 //! their own; start, kill, delete, pause, resume and update are here.
 
+mod checkpoint;
 mod create;
 mod exec;
 
@@ -23,6 +24,7 @@ use crate::linux::{host_root, sys};
 use crate::seccomp;
 use crate::state::{ContainerDir, NotFound, Root, State, Status};
 
+pub use checkpoint::{checkpoint, CheckpointOptions, CriuOptions, RestoreOptions};
 pub use create::{create, CreateOptions, StartMode};
 pub use exec::{exec, ExecOptions};
 

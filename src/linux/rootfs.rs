@@ -506,6 +506,40 @@ pub fn readonly_paths(paths: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// Stdio that is a /dev/null from outside (conmon gives a detached container the host's) becomes
+/// the container's own, as runc's reOpenDevNull does: CRIU cannot checkpoint a descriptor of a
+/// mount that is not in the container. Called once in the new root; only a real null device
+/// there (no symlink followed) is used.
+pub fn reopen_dev_null() -> Result<()> {
+    let is_null = |st: &libc::stat| {
+        SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) == SFlag::S_IFCHR
+            && major(st.st_rdev) == 1
+            && minor(st.st_rdev) == 3
+    };
+    let null = match open(
+        "/dev/null",
+        OFlag::O_RDWR | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
+        Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        Err(_) => return Ok(()),
+    };
+    if !fstat(null.as_fd()).is_ok_and(|st| is_null(&st)) {
+        return Ok(());
+    }
+    for fd in 0..3 {
+        // SAFETY: stat is plain data, filled in by the kernel; a closed fd fails with EBADF.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        if unsafe { libc::fstat(fd, &mut st) } == 0 && is_null(&st) {
+            // SAFETY: both descriptors are open; dup3 replaces `fd` atomically.
+            if unsafe { libc::dup3(null.as_raw_fd(), fd, 0) } < 0 {
+                return Err(Errno::last()).context("reopen /dev/null for stdio");
+            }
+        }
+    }
+    Ok(())
+}
+
 /// maskedPaths: directories covered by an empty read-only tmpfs, files by the container's
 /// /dev/null (checked to be the real 1:3 character device first).
 pub fn mask_paths(paths: &[String]) -> Result<()> {

@@ -92,6 +92,7 @@ pub fn setup_and_exec(cfg: &InitConfig, ch: &Channel) -> Result<Infallible> {
         launch::terminal(&cfg.proc, ch, true)?;
     }
     finalize.run()?;
+    rootfs::reopen_dev_null()?;
     if let Some(name) = cfg.spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         nix::unistd::sethostname(name).context("set hostname")?;
     }
