@@ -74,3 +74,34 @@ wait_line() {
 	done
 	fail "no line \"$2\" in $1: $(cat "$1")"
 }
+
+# bats's skip, which under CI is taken only for a key tests/skips-allowed.txt lists (as
+# tests/common/skip.rs does for the Rust suites): $1 the key, $2 why.
+allowed_skip() {
+	local reason
+	reason=$(awk -v k="$1" '$1 == k {$1 = ""; sub(/^ +/, ""); print}' "$REPO/tests/skips-allowed.txt")
+	case "${CI:-}" in "" | false | 0) ;; *)
+		[ -n "$reason" ] || fail "SKIP $1: $2 (under CI a skip is a failure unless tests/skips-allowed.txt lists $1)" ;;
+	esac
+	skip "$1: $2${reason:+ (allowed: $reason)}"
+}
+
+# Checkpoint tests need a CRIU that works on this kernel (Debian's criu does not know this host's
+# 6.18): they skip here and run in the systemd VM, where BERTH_CRIU_EXPECTED makes a failing
+# `criu check` a failure.
+need_criu() {
+	local out
+	out=$(criu check 2>&1) && return 0
+	[ -z "${BERTH_CRIU_EXPECTED:-}" ] || fail "criu check failed where CRIU must work: $out"
+	allowed_skip checkpoint/criu-unusable "criu check: $(echo "$out" | tail -1)"
+}
+
+# Waits (up to 10 s) until `$1 $2` (a command that prints a count) prints more than $3.
+count_above() {
+	local count=$1 id=$2 floor=$3
+	for _ in $(seq 100); do
+		[ "$("$count" "$id")" -gt "$floor" ] && return 0
+		sleep 0.1
+	done
+	fail "the count of $id stayed at $("$count" "$id") (not above $floor)"
+}

@@ -93,6 +93,39 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// `berth checkpoint EXTRA... --image-path IMAGE ID`, which must succeed.
+fn checkpoint(env: &Env, id: &str, image: &Path, extra: &[&str]) {
+    let mut args = vec!["checkpoint"];
+    args.extend_from_slice(extra);
+    args.extend(["--image-path", s(image), id]);
+    env.berth(&args).ok();
+}
+
+/// The words of `berth restore -d EXTRA... --image-path IMAGE --bundle BUNDLE ID`.
+fn restore_args<'a>(
+    id: &'a str,
+    bundle: &'a Path,
+    image: &'a Path,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec!["restore", "-d"];
+    args.extend_from_slice(extra);
+    args.extend(["--image-path", s(image), "--bundle", s(bundle), id]);
+    args
+}
+
+/// `delete --force`, and nothing of the container may be left.
+fn remove(env: &Env, id: &str) {
+    env.berth(&["delete", "--force", id]).ok();
+    env.assert_gone(id);
+}
+
+/// The init of `id` is in the container's own cgroup (a restore under a new id moves it there).
+fn assert_in_own_cgroup(env: &Env, id: &str) {
+    let cgroup = fs::read_to_string(format!("/proc/{}/cgroup", pid_of(env, id))).unwrap();
+    assert!(cgroup.contains(&env.cgroup_path(id)), "{cgroup}");
+}
+
 /// Restores `image` as container `id` from `bundle` (detached, with a pid file) and checks what
 /// every restore must give: a running container whose init is the pid file's, counting on from
 /// at least `from`.
@@ -105,18 +138,12 @@ fn restore_and_check(
     count: &dyn Fn() -> u64,
 ) {
     let pid_file = env.dir.join(format!("{id}.pid"));
-    env.berth(&[
-        "restore",
-        "--detach",
-        "--image-path",
-        s(image),
-        "--pid-file",
-        s(&pid_file),
-        "-no-subreaper",
-        "--bundle",
-        s(bundle),
+    env.berth(&restore_args(
         id,
-    ])
+        bundle,
+        image,
+        &["--pid-file", s(&pid_file), "-no-subreaper"],
+    ))
     .ok();
     assert_eq!(env.status(id), "running");
     let pid = pid_of(env, id);
@@ -143,15 +170,7 @@ fn a_checkpointed_loop_is_restored_and_counts_on() {
     let before = count_reaches(|| count_in(&env, id), 5);
     let image = env.dir.join("image");
     let work = env.dir.join("work");
-    env.berth(&[
-        "checkpoint",
-        "--image-path",
-        s(&image),
-        "--work-path",
-        s(&work),
-        id,
-    ])
-    .ok();
+    checkpoint(&env, id, &image, &["--work-path", s(&work)]);
     // As runc: the checkpointed container is gone, its cgroup with it.
     assert!(env
         .berth(&["state", id])
@@ -166,8 +185,7 @@ fn a_checkpointed_loop_is_restored_and_counts_on() {
     // The restored container is a container like any other.
     let out = env.berth(&["exec", id, "cat", "/tmp/count"]);
     assert!(out.ok().trim().parse::<u64>().unwrap() >= before);
-    let in_cgroup = fs::read_to_string(format!("/proc/{}/cgroup", pid_of(&env, id))).unwrap();
-    assert!(in_cgroup.contains(&env.cgroup_path(id)), "{in_cgroup}");
+    assert_in_own_cgroup(&env, id);
     env.berth(&["kill", id, "9"]).ok();
     common::eventually("the restored init to die", || env.status(id) == "stopped");
     env.berth(&["delete", id]).ok();
@@ -185,28 +203,18 @@ fn leave_running_keeps_the_container_and_the_image_restores_under_a_new_id() {
     run_detached(&env, id, &cfg);
     let before = count_reaches(|| count_in(&env, id), 3);
     let image = env.dir.join("image");
-    env.berth(&[
-        "checkpoint",
-        "--leave-running",
-        "--image-path",
-        s(&image),
-        id,
-    ])
-    .ok();
+    checkpoint(&env, id, &image, &["--leave-running"]);
     assert_eq!(env.status(id), "running");
     count_reaches(|| count_in(&env, id), before + 3);
-    env.berth(&["delete", "--force", id]).ok();
-    env.assert_gone(id);
+    remove(&env, id);
     // Another id, so another cgroup: the restore goes there.
     let new_id = "ckpt-leave-2";
     let bundle = env.write_bundle(new_id, &cfg);
     restore_and_check(&env, new_id, &bundle, &image, before, &|| {
         count_in(&env, new_id)
     });
-    let in_cgroup = fs::read_to_string(format!("/proc/{}/cgroup", pid_of(&env, new_id))).unwrap();
-    assert!(in_cgroup.contains(&env.cgroup_path(new_id)), "{in_cgroup}");
-    env.berth(&["delete", "--force", new_id]).ok();
-    env.assert_gone(new_id);
+    assert_in_own_cgroup(&env, new_id);
+    remove(&env, new_id);
 }
 
 #[test]
@@ -220,31 +228,21 @@ fn a_pre_dump_is_the_parent_of_the_final_dump() {
     count_reaches(|| count_in(&env, id), 3);
     let pre = env.dir.join("pre");
     let image = env.dir.join("final");
-    env.berth(&["checkpoint", "--pre-dump", "--image-path", s(&pre), id])
-        .ok();
+    checkpoint(&env, id, &pre, &["--pre-dump"]);
     assert_eq!(
         env.status(id),
         "running",
         "a pre-dump leaves the container running"
     );
     let before = count_in(&env, id);
-    env.berth(&[
-        "checkpoint",
-        "--image-path",
-        s(&image),
-        "--parent-path",
-        "../pre",
-        id,
-    ])
-    .ok();
+    checkpoint(&env, id, &image, &["--parent-path", "../pre"]);
     env.assert_gone(id);
     assert!(
         image.join("parent").exists(),
         "the final dump links its parent"
     );
     restore_and_check(&env, id, &bundle, &image, before, &|| count_in(&env, id));
-    env.berth(&["delete", "--force", id]).ok();
-    env.assert_gone(id);
+    remove(&env, id);
 }
 
 #[test]
@@ -264,15 +262,13 @@ fn a_bind_mount_is_restored_as_an_external_mount() {
     let count = || read_count(&data.join("count"));
     let before = count_reaches(count, 3);
     let image = env.dir.join("image");
-    env.berth(&["checkpoint", "--image-path", s(&image), id])
-        .ok();
+    checkpoint(&env, id, &image, &[]);
     env.assert_gone(id);
     let after_dump = count();
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(count(), after_dump, "nothing counts while checkpointed");
     restore_and_check(&env, id, &bundle, &image, before.max(after_dump), &count);
-    env.berth(&["delete", "--force", id]).ok();
-    env.assert_gone(id);
+    remove(&env, id);
 }
 
 #[test]
@@ -290,8 +286,7 @@ fn a_container_in_a_cgroup_namespace_is_restored_into_its_new_cgroup() {
     run_detached(&env, id, &cfg);
     let before = count_reaches(|| count_in(&env, id), 3);
     let image = env.dir.join("image");
-    env.berth(&["checkpoint", "--image-path", s(&image), id])
-        .ok();
+    checkpoint(&env, id, &image, &[]);
     let new_id = "ckpt-cgns-2";
     let bundle = env.write_bundle(new_id, &cfg);
     restore_and_check(&env, new_id, &bundle, &image, before, &|| {
@@ -302,10 +297,8 @@ fn a_container_in_a_cgroup_namespace_is_restored_into_its_new_cgroup() {
         inside.ok().lines().any(|l| l.ends_with(":/")),
         "the namespace's root is the container's cgroup: {inside:?}"
     );
-    let outside = fs::read_to_string(format!("/proc/{}/cgroup", pid_of(&env, new_id))).unwrap();
-    assert!(outside.contains(&env.cgroup_path(new_id)), "{outside}");
-    env.berth(&["delete", "--force", new_id]).ok();
-    env.assert_gone(new_id);
+    assert_in_own_cgroup(&env, new_id);
+    remove(&env, new_id);
 }
 
 #[test]
@@ -340,15 +333,7 @@ fn without_criu_both_commands_fail_in_one_line_and_leave_nothing() {
         out.failed().contains("no criu binary found in PATH"),
         "{out:?}"
     );
-    let out = berth(&[
-        "restore",
-        "-d",
-        "--image-path",
-        s(&image),
-        "--bundle",
-        s(&bundle),
-        id,
-    ]);
+    let out = berth(&restore_args(id, &bundle, &image, &[]));
     assert!(
         out.failed().contains("no criu binary found in PATH"),
         "{out:?}"
@@ -424,8 +409,7 @@ fn stdio_pipes_are_handed_to_the_restored_process() {
         before = next_count(&lines);
     }
     let image = env.dir.join("image");
-    env.berth(&["checkpoint", "--image-path", s(&image), id])
-        .ok();
+    checkpoint(&env, id, &image, &[]);
     env.assert_gone(id);
     let names = fs::read_to_string(image.join("descriptors.json")).unwrap();
     assert!(names.contains("pipe:"), "{names}");
@@ -435,17 +419,9 @@ fn stdio_pipes_are_handed_to_the_restored_process() {
     let (out_r, out_w) = nix::unistd::pipe().unwrap();
     with_stdio(
         &env,
-        env.berth_cmd(&[
-            "restore",
-            "-d",
-            "--image-path",
-            s(&image),
-            "--bundle",
-            s(&bundle),
-            id,
-        ])
-        .stdin(Stdio::from(in_r))
-        .stdout(Stdio::from(out_w)),
+        env.berth_cmd(&restore_args(id, &bundle, &image, &[]))
+            .stdin(Stdio::from(in_r))
+            .stdout(Stdio::from(out_w)),
     );
     let lines = lines_of(out_r);
     let first = next_count(&lines);
@@ -454,8 +430,7 @@ fn stdio_pipes_are_handed_to_the_restored_process() {
         "the restored loop printed {first} after {before}"
     );
     assert_eq!(next_count(&lines), first + 1);
-    env.berth(&["delete", "--force", id]).ok();
-    env.assert_gone(id);
+    remove(&env, id);
 }
 
 /// The pty master berth sends to a console socket at `path` (it connected before returning).
@@ -502,24 +477,17 @@ fn a_terminal_container_gets_a_new_pty_through_the_console_socket() {
         before = next_count(&lines);
     }
     let image = env.dir.join("image");
-    env.berth(&["checkpoint", "--shell-job", "--image-path", s(&image), id])
-        .ok();
+    checkpoint(&env, id, &image, &["--shell-job"]);
     env.assert_gone(id);
     drop(master);
     let sock2 = env.dir.join("console2.sock");
     let listener2 = UnixListener::bind(&sock2).unwrap();
-    env.berth(&[
-        "restore",
-        "-d",
-        "--shell-job",
-        "--console-socket",
-        s(&sock2),
-        "--image-path",
-        s(&image),
-        "--bundle",
-        s(&bundle),
+    env.berth(&restore_args(
         id,
-    ])
+        &bundle,
+        &image,
+        &["--shell-job", "--console-socket", s(&sock2)],
+    ))
     .ok();
     let lines = lines_of(master_from(&listener2));
     let first = next_count(&lines);
@@ -529,8 +497,7 @@ fn a_terminal_container_gets_a_new_pty_through_the_console_socket() {
     );
     let tty = fs::read_link(format!("/proc/{}/fd/1", pid_of(&env, id))).unwrap();
     assert!(tty.starts_with("/dev/pts"), "{}", tty.display());
-    env.berth(&["delete", "--force", id]).ok();
-    env.assert_gone(id);
+    remove(&env, id);
 }
 
 /// A restore that fails (no image there) leaves no state, cgroup or mount behind.
@@ -540,15 +507,7 @@ fn a_failed_restore_leaves_nothing() {
     let id = "ckpt-fail";
     let bundle = env.write_bundle(id, &counter_config(&env));
     let image = env.dir.join("no-image");
-    let out = env.berth(&[
-        "restore",
-        "-d",
-        "--image-path",
-        s(&image),
-        "--bundle",
-        s(&bundle),
-        id,
-    ]);
+    let out = env.berth(&restore_args(id, &bundle, &image, &[]));
     let msg = out.failed();
     assert!(msg.contains("no-image") || msg.contains("CRIU"), "{msg}");
     env.assert_gone(id);
@@ -565,8 +524,7 @@ fn restore_in_the_foreground_returns_the_containers_status() {
     let bundle = run_detached(&env, id, &counter_config(&env));
     let before = count_reaches(|| count_in(&env, id), 3);
     let image = env.dir.join("image");
-    env.berth(&["checkpoint", "--image-path", s(&image), id])
-        .ok();
+    checkpoint(&env, id, &image, &[]);
     let err = fs::File::create(env.dir.join(".fg.err")).unwrap();
     let mut restore = env
         .berth_cmd(&[
@@ -624,16 +582,7 @@ fn the_systemd_driver_restores_into_a_new_scope() {
     common::eventually("the checkpointed container's scope to go", || {
         !Path::new(&scope).exists()
     });
-    sd(&[
-        "restore",
-        "-d",
-        "--image-path",
-        s(&image),
-        "--bundle",
-        s(&bundle),
-        &id,
-    ])
-    .ok();
+    sd(&restore_args(&id, &bundle, &image, &[])).ok();
     let first = count_reaches(|| count_in(&env, &id), before);
     count_reaches(|| count_in(&env, &id), first + 2);
     let cgroup = fs::read_to_string(format!("/proc/{}/cgroup", pid_of(&env, &id))).unwrap();
