@@ -1,7 +1,7 @@
 //! Rootless berth, as runc runs rootless: an unprivileged user (`spec --rootless`, run, exec and
 //! delete), and uid 0 inside a user namespace that is not the host's — where rootless podman runs
 //! its runtime. State lives where runc's would (`$XDG_RUNTIME_DIR/berth` for `…/runc`), and the
-//! containers run without cgroups of their own.
+//! containers run without cgroups of their own — unless one is delegated to the user.
 
 mod common;
 
@@ -28,7 +28,27 @@ fn user_dir(env: &Env) -> PathBuf {
 /// `prefix… berth args…` as UID (no supplementary groups), in `dir`, with XDG_RUNTIME_DIR
 /// `dir/run` and USER `user`.
 fn as_user(dir: &Path, prefix: &[&str], user: &str, args: &[&str]) -> Run {
-    let mut cmd = Command::new("setpriv");
+    as_user_from(None, dir, prefix, user, args)
+}
+
+/// `as_user`, started by root in the cgroup whose cgroup.procs is `procs` (a user's session
+/// starts in its delegated subtree).
+fn as_user_from(
+    procs: Option<&Path>,
+    dir: &Path,
+    prefix: &[&str],
+    user: &str,
+    args: &[&str],
+) -> Run {
+    let mut cmd = match procs {
+        Some(procs) => {
+            let mut c = Command::new("sh");
+            c.args(["-c", r#"echo $$ > "$0" && exec setpriv "$@""#])
+                .arg(procs);
+            c
+        }
+        None => Command::new("setpriv"),
+    };
     cmd.args([
         format!("--reuid={UID}"),
         format!("--regid={UID}"),
@@ -380,4 +400,112 @@ fn root_in_a_user_namespace_named_root_and_an_explicit_root_keep_their_state_roo
     );
     assert_eq!(listed.ok(), "");
     assert!(!dir.join("run/berth").exists());
+}
+
+/// Without systemd, a cgroup subtree the admin delegates to the user (chowned to it, with the
+/// controllers its parents hand down) takes a rootless container whose cgroupsPath is below it,
+/// with its limits, as runc does: the user's berth starts in that subtree, as a session would.
+#[test]
+fn a_cgroup_subtree_delegated_to_the_user_holds_the_containers_limits() {
+    let env = Env::new("rootless-delegated");
+    let dir = user_dir(&env);
+    let deleg = env.cgroup_path("deleg");
+    let mut launcher = None;
+    for m in common::cgroup_mounts() {
+        let d = m.join(deleg.trim_start_matches('/'));
+        fs::create_dir_all(&d).unwrap();
+        if m.join("cgroup.controllers").exists() {
+            // cgroup2: every ancestor hands its controllers down (the admin's part), and the
+            // user's processes start in a leaf of their own beside the container's.
+            let mut ancestors: Vec<&Path> = d
+                .ancestors()
+                .skip(1)
+                .take_while(|a| a.starts_with(&m))
+                .collect();
+            ancestors.reverse();
+            for a in ancestors {
+                let all = fs::read_to_string(a.join("cgroup.controllers")).unwrap();
+                for c in all.split_whitespace() {
+                    let _ = fs::write(a.join("cgroup.subtree_control"), format!("+{c}"));
+                }
+            }
+            let leaf = d.join("session");
+            fs::create_dir(&leaf).unwrap();
+            launcher = Some(leaf.join("cgroup.procs"));
+        } else if m.join("cpuset.cpus").exists() {
+            // v1 cpuset: a cgroup takes no process before its CPUs and nodes are set.
+            let mut made: Vec<&Path> = d.ancestors().take_while(|a| *a != m).collect();
+            made.reverse();
+            for c in made {
+                for f in ["cpuset.cpus", "cpuset.mems"] {
+                    let parent = fs::read_to_string(c.parent().unwrap().join(f)).unwrap();
+                    fs::write(c.join(f), parent.trim()).unwrap();
+                }
+            }
+        }
+        for entry in walk(&d) {
+            chown(&entry, Some(UID), Some(UID)).unwrap();
+        }
+    }
+    let cgroups_path = format!("{deleg}/c");
+    let bundle = podman_like_bundle(&env, &dir, "dl1", "exec sleep 1000", |cfg| {
+        cfg["linux"]["cgroupsPath"] = json!(cgroups_path);
+        cfg["linux"]["resources"] =
+            json!({ "memory": { "limit": 67108864 }, "pids": { "limit": 50 } });
+    });
+    let _delete = DeleteOnDrop {
+        dir: &dir,
+        prefix: USERNS,
+        id: "dl1",
+    };
+    let bundle = bundle.to_str().unwrap();
+    as_user_from(
+        launcher.as_deref(),
+        &dir,
+        USERNS,
+        "someone",
+        &["run", "-d", "--bundle", bundle, "dl1"],
+    )
+    .ok();
+    // Each limit in the directory of the hierarchy that holds its controller.
+    let file = |controller: &str, v1: &str, v2: &str| -> String {
+        let path = common::cgroup_mounts()
+            .into_iter()
+            .find_map(|m| {
+                let c = m.join(cgroups_path.trim_start_matches('/'));
+                let v2_has = fs::read_to_string(c.join("cgroup.controllers"))
+                    .is_ok_and(|cs| cs.split_whitespace().any(|x| x == controller));
+                if c.join(v1).exists() && !c.join("cgroup.controllers").exists() {
+                    Some(c.join(v1))
+                } else {
+                    v2_has.then(|| c.join(v2))
+                }
+            })
+            .unwrap_or_else(|| panic!("no {controller} directory for {cgroups_path}"));
+        fs::read_to_string(&path).unwrap().trim().to_owned()
+    };
+    assert_eq!(
+        file("memory", "memory.limit_in_bytes", "memory.max"),
+        "67108864"
+    );
+    assert_eq!(file("pids", "pids.max", "pids.max"), "50");
+    as_user(&dir, USERNS, "someone", &["delete", "--force", "dl1"]).ok();
+    assert!(!dir.join("run/berth/dl1").exists());
+    for m in common::cgroup_mounts() {
+        let c = m.join(cgroups_path.trim_start_matches('/'));
+        assert!(!c.exists(), "{} left", c.display());
+    }
+}
+
+/// `dir` and every file and directory below it.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut all = vec![dir.to_path_buf()];
+    for e in fs::read_dir(dir).unwrap().flatten() {
+        if e.file_type().unwrap().is_dir() {
+            all.extend(walk(&e.path()));
+        } else {
+            all.push(e.path());
+        }
+    }
+    all
 }

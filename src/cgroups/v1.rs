@@ -60,7 +60,9 @@ pub fn apply(
                     write(&path, "rdma.max", &line)?;
                 }
             }
-            "devices" => {
+            // In a user namespace the device list is not berth's to write (runc skips it there
+            // too): a rootless container can make no device node to reach anyway.
+            "devices" if !crate::linux::rootless::running_in_userns() => {
                 if let Some(policy) = devices {
                     devices::apply_v1(&path, policy)?;
                 }
