@@ -509,35 +509,40 @@ pub fn readonly_paths(paths: &[String]) -> Result<()> {
 /// Stdio that is a /dev/null from outside (conmon gives a detached container the host's) becomes
 /// the container's own, as runc's reOpenDevNull does: CRIU cannot checkpoint a descriptor of a
 /// mount that is not in the container. Called once in the new root; only a real null device
-/// there (no symlink followed) is used.
+/// there (no symlink followed) is used, and only opened when some stdio is a null device.
 pub fn reopen_dev_null() -> Result<()> {
-    let is_null = |st: &libc::stat| {
-        SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) == SFlag::S_IFCHR
-            && major(st.st_rdev) == 1
-            && minor(st.st_rdev) == 3
-    };
-    let null = match open(
+    let stdio: Vec<i32> = (0..3)
+        .filter(|&fd| {
+            // SAFETY: stat is plain data, filled in by the kernel; a closed fd fails with EBADF.
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            (unsafe { libc::fstat(fd, &mut st) } == 0) && is_null_device(&st)
+        })
+        .collect();
+    if stdio.is_empty() {
+        return Ok(());
+    }
+    let Ok(null) = open(
         "/dev/null",
         OFlag::O_RDWR | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
         Mode::empty(),
-    ) {
-        Ok(fd) => fd,
-        Err(_) => return Ok(()),
+    ) else {
+        return Ok(());
     };
-    if !fstat(null.as_fd()).is_ok_and(|st| is_null(&st)) {
+    if !fstat(null.as_fd()).is_ok_and(|st| is_null_device(&st)) {
         return Ok(());
     }
-    for fd in 0..3 {
-        // SAFETY: stat is plain data, filled in by the kernel; a closed fd fails with EBADF.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        if unsafe { libc::fstat(fd, &mut st) } == 0 && is_null(&st) {
-            // SAFETY: both descriptors are open; dup3 replaces `fd` atomically.
-            if unsafe { libc::dup3(null.as_raw_fd(), fd, 0) } < 0 {
-                return Err(Errno::last()).context("reopen /dev/null for stdio");
-            }
+    for fd in stdio {
+        // SAFETY: both descriptors are open; dup3 replaces `fd` atomically.
+        if unsafe { libc::dup3(null.as_raw_fd(), fd, 0) } < 0 {
+            return Err(Errno::last()).context("reopen /dev/null for stdio");
         }
     }
     Ok(())
+}
+
+/// The null device, 1:3.
+fn is_null_device(st: &libc::stat) -> bool {
+    file_kind(st.st_mode) == SFlag::S_IFCHR && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3
 }
 
 /// maskedPaths: directories covered by an empty read-only tmpfs, files by the container's
@@ -575,7 +580,7 @@ pub fn mask_paths(paths: &[String]) -> Result<()> {
 fn dev_null(root: BorrowedFd) -> Result<OwnedFd> {
     let fd = open_in_root(root, Path::new("/dev/null"), OFlag::O_PATH).context("open /dev/null")?;
     let st = fstat(fd.as_fd()).context("stat /dev/null")?;
-    if file_kind(st.st_mode) != SFlag::S_IFCHR || major(st.st_rdev) != 1 || minor(st.st_rdev) != 3 {
+    if !is_null_device(&st) {
         bail!("/dev/null in the container is not the null device");
     }
     Ok(fd)
