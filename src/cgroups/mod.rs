@@ -59,6 +59,13 @@ impl CgroupDir {
         self.controllers.split(',').any(|c| c == controller)
     }
 
+    /// Moves `pid` (and its threads) into this cgroup.
+    pub fn add(&self, pid: i32) -> Result<()> {
+        let procs = self.full().join("cgroup.procs");
+        fs::write(&procs, pid.to_string())
+            .with_context(|| format!("join cgroup {}", procs.display()))
+    }
+
     /// Where the hierarchy is mounted inside the container under /sys/fs/cgroup.
     pub fn mount_name(&self) -> &str {
         if self.is_v2() {
@@ -214,12 +221,7 @@ impl CgroupPaths {
     /// Moves `pid` (and its threads) into the container's cgroup in every hierarchy: CRIU's
     /// restore, whose tasks start where CRIU runs.
     pub fn enter(&self, pid: i32) -> Result<()> {
-        for dir in &self.dirs {
-            let procs = dir.full().join("cgroup.procs");
-            fs::write(&procs, pid.to_string())
-                .with_context(|| format!("join cgroup {}", procs.display()))?;
-        }
-        Ok(())
+        self.dirs.iter().try_for_each(|dir| dir.add(pid))
     }
 
     /// The directory whose process list is authoritative: cgroup2 on a unified host, else the

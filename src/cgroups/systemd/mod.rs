@@ -130,10 +130,8 @@ impl CgroupPaths {
         self.check_placed(pid)?;
         for dir in self.dirs.iter().filter(|d| !d.is_v2()) {
             // v1 hierarchies systemd does not manage (freezer, net_cls, …): berth's own.
-            let full = dir.full();
-            make(&full, dir)?;
-            fs::write(full.join("cgroup.procs"), pid.to_string())
-                .with_context(|| format!("join cgroup {}", full.display()))?;
+            make(&dir.full(), dir)?;
+            dir.add(pid)?;
         }
         Ok(())
     }
