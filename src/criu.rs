@@ -15,6 +15,8 @@ use nix::sys::socket::{
 };
 use protobuf::Message;
 use rpc::{Criu_notify, Criu_opts, Criu_req, Criu_req_type, Criu_resp};
+
+use crate::process::launch::look_path;
 pub use rust_criu::rust_criu_protobuf::rpc;
 
 /// The oldest CRIU berth uses: the first with the VERSION request (as runc).
@@ -31,7 +33,8 @@ impl Criu {
     /// The `criu` on PATH, checked by asking its version over RPC; the error is the one line a
     /// user needs (no criu, or one too old or broken).
     pub fn find() -> Result<Criu> {
-        let path = which("criu").ok_or_else(|| {
+        let path = std::env::var("PATH").unwrap_or_default();
+        let path = look_path(&path, "criu").ok_or_else(|| {
             anyhow!("checkpoint/restore needs CRIU: no criu binary found in PATH")
         })?;
         let mut criu = Criu { path, version: 0 };
@@ -205,15 +208,6 @@ fn receive(sock: &OwnedFd) -> Result<(Criu_resp, Option<OwnedFd>)> {
     }
     let resp = Criu_resp::parse_from_bytes(&buf[..len]).context("decode an answer from criu")?;
     Ok((resp, fd))
-}
-
-/// The first executable `name` in PATH.
-fn which(name: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
 }
 
 /// Options every request carries, as runc sets them: the image directory, a log at level 4

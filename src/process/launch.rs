@@ -248,9 +248,7 @@ fn find_executable(arg0: &str, env: &[String]) -> Result<CString> {
             .rev()
             .find_map(|e| e.strip_prefix("PATH="))
             .unwrap_or("");
-        path.split(':')
-            .map(|dir| Path::new(if dir.is_empty() { "." } else { dir }).join(arg0))
-            .find(|p| is_executable(p))
+        look_path(path, arg0)
     };
     match found {
         Some(p) => CString::new(p.into_os_string().into_encoded_bytes()).context("executable path"),
@@ -260,6 +258,14 @@ fn find_executable(arg0: &str, env: &[String]) -> Result<CString> {
         None if arg0.contains('/') => bail!("exec: {arg0:?}: no such file or directory"),
         None => bail!("exec: {arg0:?}: executable file not found in $PATH"),
     }
+}
+
+/// The first executable `name` in the directories of `path` (a PATH value; an empty entry is
+/// the current directory), as Go's exec.LookPath searches.
+pub fn look_path(path: &str, name: &str) -> Option<PathBuf> {
+    path.split(':')
+        .map(|dir| Path::new(if dir.is_empty() { "." } else { dir }).join(name))
+        .find(|p| is_executable(p))
 }
 
 fn is_executable(p: &Path) -> bool {
