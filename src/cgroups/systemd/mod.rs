@@ -109,12 +109,13 @@ impl CgroupPaths {
             props.push(prop("Delegate", Value::Bool(true)));
         }
         props.push(prop("PIDs", Value::U32s(vec![pid as u32])));
-        for name in [
-            "MemoryAccounting",
-            "CPUAccounting",
-            "IOAccounting",
-            "TasksAccounting",
-        ] {
+        // cgroup v1's name for IO accounting is systemd's older one (runc's legacy manager).
+        let io = if self.unified_host {
+            "IOAccounting"
+        } else {
+            "BlockIOAccounting"
+        };
+        for name in ["MemoryAccounting", "CPUAccounting", io, "TasksAccounting"] {
             props.push(prop(name, Value::Bool(true)));
         }
         props.push(prop("DefaultDependencies", Value::Bool(false)));

@@ -103,6 +103,10 @@ pub fn from_resources(r: &LinuxResources, v2: bool, version: u32) -> Result<Vec<
             out.push(prop("TasksMax", Value::U64(p.limit() as u64)));
         }
     }
+    let blkio_weight = r.block_io().as_ref().and_then(|b| b.weight());
+    if let (false, Some(w)) = (v2, blkio_weight.filter(|w| *w != 0)) {
+        out.push(prop("BlockIOWeight", Value::U64(w.into())));
+    }
     if let (true, Some(b)) = (v2, r.block_io()) {
         if let Some(w) = b.weight().filter(|w| *w != 0) {
             out.push(prop("IOWeight", Value::U64(blkio_weight_to_io_weight(w))));
@@ -440,7 +444,8 @@ fn quoted(t: &str) -> Option<Result<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use oci_spec::runtime::{LinuxCpuBuilder, LinuxMemoryBuilder, LinuxPidsBuilder};
+    use oci_spec::runtime::LinuxPidsBuilder;
+    use oci_spec::runtime::{LinuxBlockIoBuilder, LinuxCpuBuilder, LinuxMemoryBuilder};
     use oci_spec::runtime::{LinuxDeviceCgroupBuilder, LinuxDeviceType, LinuxResourcesBuilder};
 
     fn find<'a>(props: &'a [Property], name: &str) -> Option<&'a Value> {
@@ -506,6 +511,12 @@ mod tests {
                     .unwrap(),
             )
             .pids(LinuxPidsBuilder::default().limit(42).build().unwrap())
+            .block_io(
+                LinuxBlockIoBuilder::default()
+                    .weight(500u16)
+                    .build()
+                    .unwrap(),
+            )
             .build()
             .unwrap();
         let p = from_resources(&r, true, 252).unwrap();
@@ -517,9 +528,14 @@ mod tests {
         assert_eq!(find(&p, "CPUQuotaPerSecUSec"), Some(&Value::U64(200_000)));
         assert_eq!(find(&p, "AllowedCPUs"), Some(&Value::Bytes(vec![3])));
         assert_eq!(find(&p, "TasksMax"), Some(&Value::U64(42)));
+        assert_eq!(find(&p, "IOWeight"), Some(&Value::U64(4950)));
+        assert_eq!(find(&p, "BlockIOWeight"), None);
+        // cgroup v1: runc's legacy names, the blkio weight as it is.
         let v1 = from_resources(&r, false, 252).unwrap();
         assert_eq!(find(&v1, "MemoryLimit"), Some(&Value::U64(64 << 20)));
         assert_eq!(find(&v1, "CPUShares"), Some(&Value::U64(1024)));
+        assert_eq!(find(&v1, "BlockIOWeight"), Some(&Value::U64(500)));
+        assert_eq!(find(&v1, "IOWeight"), None);
         assert_eq!(find(&v1, "MemoryLow"), None);
     }
 
