@@ -132,8 +132,8 @@ bench-cri: build fixture
 # tests/checkpoint.rs fail instead of skip when criu does not work there.
 # $(1) is the VM profile: cgroupv2 (no manager) or systemd (PID 1); $(2) the suites to run, by
 # their names in tests/ (all when empty); $(3) the client suites of integration/ to run after them
-# (bats, against the release berth). VM_SUITES and VM_CLIENTS pick others; VM_TESTS_TIMEOUT
-# bounds the VM.
+# (bats, against the release berth: CARGO_TARGET_DIR reaches the guest). VM_SUITES and VM_CLIENTS
+# pick others; VM_TESTS_TIMEOUT bounds the VM.
 VM         := integration/cgroupv2
 VM_TESTS_TIMEOUT ?= 3000
 # The executables of cargo's JSON messages in file $(1) whose target kind is test.
@@ -149,7 +149,7 @@ run_vm_tests = mkdir -p $(TARGET_DIR) && \
 		case " $(2) " in *" $${n%-*} "*) echo "$$t" ;; esac; done); fi && \
 	VM_PROFILE=$(1) VM_TIMEOUT=$(VM_TESTS_TIMEOUT) BERTH=$(BERTH) TESTS_BERTH=$(TARGET_DIR)/debug/berth \
 	VM_TESTS="$$tests" VM_CLIENTS="$(3)" VM_BIND="$(TARGET_DIR)" BERTH_CRIU_EXPECTED=1 \
-	VM_ENV="BERTH TESTS_BERTH VM_TESTS VM_CLIENTS CGROUP_DRIVER CRI_TESTS CI RUST_BACKTRACE BERTH_CRIU_EXPECTED $$VM_ENV" \
+	VM_ENV="BERTH TESTS_BERTH VM_TESTS VM_CLIENTS CGROUP_DRIVER CRI_TESTS CI RUST_BACKTRACE BERTH_CRIU_EXPECTED CARGO_TARGET_DIR $$VM_ENV" \
 	$(VM)/run-in-vm $(VM)/run-tests
 
 # Pure cgroup v2 without a manager: the cgroup and checkpoint suites (CRIU runs on the guest's
