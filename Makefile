@@ -9,7 +9,7 @@ BERTH      := $(TARGET_DIR)/release/berth
 BUSYBOX    := /bin/busybox
 BENCH_ARGS ?=
 
-.PHONY: all build fixture run test test-image test-integration test-cri test-cgroupv2 test-systemd lint clean bench bench-cri bench-image bench-seccomp hot-symbols fuzz
+.PHONY: all build fixture run test test-image test-integration test-cri test-cgroupv2 test-systemd test-systemd-v1 lint clean bench bench-cri bench-image bench-seccomp hot-symbols fuzz
 
 all: build
 
@@ -130,12 +130,14 @@ bench-cri: build fixture
 # the debug build under emulation), shown in the guest where the suites expect the debug one.
 # CI reaches the guest, so its skips fail there too unless allow-listed; BERTH_CRIU_EXPECTED makes
 # tests/checkpoint.rs fail instead of skip when criu does not work there.
-# $(1) is the VM profile: cgroupv2 (no manager) or systemd (PID 1); $(2) the suites to run, by
-# their names in tests/ (all when empty); $(3) the client suites of integration/ to run after them
-# (bats, against the release berth: CARGO_TARGET_DIR reaches the guest). VM_SUITES and VM_CLIENTS
-# pick others; VM_TESTS_TIMEOUT bounds the VM.
+# $(1) is the VM profile: cgroupv2 (no manager), systemd or systemd-v1 (PID 1); $(2) the suites
+# to run, by their names in tests/ (all when empty); $(3) the client suites of integration/ to
+# run after them (bats, against the release berth: CARGO_TARGET_DIR reaches the guest).
+# VM_SUITES and VM_CLIENTS pick others; VM_TESTS_TIMEOUT bounds the VM.
 VM         := integration/cgroupv2
 VM_TESTS_TIMEOUT ?= 3000
+# $(1)'s value, or $(2) when $(1) is not set at all (set empty, it stays empty).
+or_default = $(if $(filter undefined,$(origin $(1))),$(2),$($(1)))
 # The executables of cargo's JSON messages in file $(1) whose target kind is test.
 test_executables = sed -n '/"kind":\["test"\]/s/.*"executable":"\([^"]*\)".*/\1/p' $(1)
 run_vm_tests = mkdir -p $(TARGET_DIR) && \
@@ -152,22 +154,31 @@ run_vm_tests = mkdir -p $(TARGET_DIR) && \
 	VM_ENV="BERTH TESTS_BERTH VM_TESTS VM_CLIENTS CGROUP_DRIVER CRI_TESTS CI RUST_BACKTRACE BERTH_CRIU_EXPECTED CARGO_TARGET_DIR $$VM_ENV" \
 	$(VM)/run-in-vm $(VM)/run-tests
 
-# Pure cgroup v2 without a manager: the cgroup and checkpoint suites (CRIU runs on the guest's
-# kernel, not on every host's), or those VM_SUITES names (VM_SUITES= for all).
+# Pure cgroup v2 without a manager: the cgroup suite, or those VM_SUITES names (VM_SUITES= for
+# all). The checkpoint suite (CRIU works on the guest's kernel, not on every host's) runs in both
+# systemd VMs.
 test-cgroupv2: build fixture
 	@$(call apt_install,$(VM_PACKAGES))
-	$(call run_vm_tests,cgroupv2,$(if $(filter undefined,$(origin VM_SUITES)),cgroups checkpoint,$(VM_SUITES)))
+	$(call run_vm_tests,cgroupv2,$(call or_default,VM_SUITES,cgroups))
 
 # Every suite in a VM that boots the host's systemd as PID 1 (its system bus up): the job runs in
 # a unit whose cgroup systemd delegates, and the tests make their cgroups there. Then the real
 # clients, as on a systemd host: with their systemd cgroup drivers (rootless podman under the
 # user's own systemd manager); `cri` is integration/cri's suite on the berth handler, its pods
 # in slices as kubelet's systemd driver makes them (SystemdCgroup = true).
-VM_CLIENTS ?= containerd podman podman-rootless docker cri
 test-systemd: export CGROUP_DRIVER ?= systemd
 test-systemd: build fixture
 	@$(call apt_install,$(VM_PACKAGES) $(SYSTEMD_VM_PACKAGES) $(INTEGRATION_PACKAGES) $(CRI_PACKAGES))
-	$(call run_vm_tests,systemd,$(VM_SUITES),$(VM_CLIENTS))
+	$(call run_vm_tests,systemd,$(VM_SUITES),$(call or_default,VM_CLIENTS,containerd podman podman-rootless docker cri))
+
+# The same VM on systemd's hybrid cgroup v1 layout (systemd.unified_cgroup_hierarchy=0, what
+# hosts of older distributions boot): the driver's suite with v1's property names and files,
+# the checkpoint suite (CRIU freezes through the v1 freezer), and containerd with its systemd
+# cgroup driver.
+test-systemd-v1: export CGROUP_DRIVER ?= systemd
+test-systemd-v1: build fixture
+	@$(call apt_install,$(VM_PACKAGES) $(SYSTEMD_VM_PACKAGES) $(INTEGRATION_PACKAGES))
+	$(call run_vm_tests,systemd-v1,$(call or_default,VM_SUITES,systemd_cgroup checkpoint),$(call or_default,VM_CLIENTS,containerd))
 
 # What seccomp costs: compiling and installing berth's default profile, and a filtered syscall.
 bench-seccomp:

@@ -1,8 +1,10 @@
 //! The systemd cgroup driver (`--systemd-cgroup`) with real containers: the unit systemd starts
 //! for the init, its properties as `systemctl show` reports them and the cgroup files, update,
 //! pause/resume, kill --all, delete stopping the unit, and a failed create leaving no unit.
-//! These need systemd as PID 1 (make test-systemd runs them in its VM); on a host without it,
-//! the driver's one-line error and runc's cgroupfs reading of `slice:prefix:name` are checked.
+//! These need systemd as PID 1 (make test-systemd runs them in its VM on pure cgroup v2, make
+//! test-systemd-v1 on systemd's hybrid v1 layout: each check reads that version's names and
+//! files); on a host without it, the driver's one-line error and runc's cgroupfs reading of
+//! `slice:prefix:name` are checked.
 
 mod common;
 
@@ -62,14 +64,44 @@ fn cgroup_file(path: &str, file: &str) -> String {
     .to_owned()
 }
 
-/// The init's cgroup2 path, from outside.
-fn init_cgroup(env: &Env, id: &str) -> String {
+/// A file of the container's cgroup: `v2` on a pure cgroup2 host, else `v1`, which names its
+/// hierarchy ("memory/memory.limit_in_bytes").
+fn scope_file(scope: &str, v2: &str, v1: &str) -> String {
+    if common::host_v2() {
+        cgroup_file(scope, v2)
+    } else {
+        let (hierarchy, file) = v1.split_once('/').unwrap();
+        cgroup_file(&format!("{hierarchy}{scope}"), file)
+    }
+}
+
+/// `cgroup` in no hierarchy: systemd removed its own, berth those systemd does not manage.
+fn assert_no_cgroup(cgroup: &str) {
+    for m in common::cgroup_mounts() {
+        let d = m.join(cgroup.trim_start_matches('/'));
+        assert!(!d.exists(), "{} left", d.display());
+    }
+}
+
+/// What `/proc/<pid>/cgroup` must say of a process in `scope`: the cgroup2 line (also kept on a
+/// hybrid host), and on v1 a hierarchy systemd manages (memory) and one berth joins (freezer).
+fn assert_in_scope(proc_cgroup: &str, scope: &str) {
+    let mut want = vec![format!("0::{scope}")];
+    if !common::host_v2() {
+        want.extend([format!(":memory:{scope}"), format!(":freezer:{scope}")]);
+    }
+    for w in want {
+        assert!(
+            proc_cgroup.lines().any(|l| l.ends_with(&w)),
+            "{w} not in {proc_cgroup}"
+        );
+    }
+}
+
+/// The init's /proc/PID/cgroup, from outside.
+fn init_cgroups(env: &Env, id: &str) -> String {
     let pid = env.state(id)["pid"].as_i64().unwrap();
-    let text = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("0::"))
-        .unwrap_or_default()
-        .to_owned()
+    fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap()
 }
 
 fn state_json(env: &Env, id: &str) -> Value {
@@ -103,38 +135,57 @@ fn limits_reach_systemd_and_the_files_and_the_unit_goes_with_delete() {
     });
     let bundle = env.write_bundle(&id, &cfg);
     systemd_berth(&env, &["create"], &bundle, &id).ok();
-    assert_eq!(init_cgroup(&env, &id), scope);
+    assert_in_scope(&init_cgroups(&env, &id), &scope);
     let st = state_json(&env, &id);
     assert_eq!(st["cgroup"]["systemd"]["unit"], json!(unit), "{st}");
 
+    // The v1 names of the limits (runc's genV1ResourcesProperties) and their files.
+    let v2 = common::host_v2();
+    let memory_max = if v2 { "MemoryMax" } else { "MemoryLimit" };
+    let memory_file = |v: &str| {
+        let file = scope_file(&scope, "memory.max", "memory/memory.limit_in_bytes");
+        assert_eq!(file, v, "the memory limit's file");
+    };
     assert_eq!(show(&unit, "ActiveState"), "active");
     assert_eq!(show(&unit, "Delegate"), "yes");
-    assert_eq!(show(&unit, "MemoryMax"), "67108864");
-    assert_eq!(show(&unit, "CPUWeight"), "39");
+    assert_eq!(show(&unit, memory_max), "67108864");
+    if v2 {
+        assert_eq!(show(&unit, "CPUWeight"), "39");
+    } else {
+        assert_eq!(show(&unit, "CPUShares"), "1024");
+    }
     assert_eq!(show(&unit, "TasksMax"), "42");
     assert_eq!(show(&unit, "CPUQuotaPerSecUSec"), "500ms");
     assert_eq!(show(&unit, "TimeoutStopUSec"), "2min 3s");
     assert_eq!(show(&unit, "CollectMode"), "inactive-or-failed");
-    assert_eq!(cgroup_file(&scope, "memory.max"), "67108864");
-    assert_eq!(cgroup_file(&scope, "pids.max"), "42");
-    assert_eq!(cgroup_file(&scope, "cpu.weight"), "39");
-    assert_eq!(cgroup_file(&scope, "cpu.max"), "50000 100000");
+    memory_file("67108864");
+    assert_eq!(scope_file(&scope, "pids.max", "pids/pids.max"), "42");
+    if v2 {
+        assert_eq!(cgroup_file(&scope, "cpu.weight"), "39");
+        assert_eq!(cgroup_file(&scope, "cpu.max"), "50000 100000");
+    } else {
+        let cpu = format!("cpu{scope}");
+        assert_eq!(cgroup_file(&cpu, "cpu.shares"), "1024");
+        assert_eq!(cgroup_file(&cpu, "cpu.cfs_quota_us"), "50000");
+        assert_eq!(cgroup_file(&cpu, "cpu.cfs_period_us"), "100000");
+    }
 
     // Later commands need no flag: the state says which driver.
     env.berth(&["update", "--memory", "128M", "--pids-limit", "50", &id])
         .ok();
-    assert_eq!(show(&unit, "MemoryMax"), "134217728");
+    assert_eq!(show(&unit, memory_max), "134217728");
     assert_eq!(show(&unit, "TasksMax"), "50");
-    assert_eq!(cgroup_file(&scope, "memory.max"), "134217728");
-    assert_eq!(cgroup_file(&scope, "pids.max"), "50");
+    memory_file("134217728");
+    assert_eq!(scope_file(&scope, "pids.max", "pids/pids.max"), "50");
 
     env.berth(&["start", &id]).ok();
+    let frozen = || scope_file(&scope, "cgroup.freeze", "freezer/freezer.state");
     env.berth(&["pause", &id]).ok();
     assert_eq!(env.status(&id), "paused");
-    assert_eq!(cgroup_file(&scope, "cgroup.freeze"), "1");
+    assert_eq!(frozen(), if v2 { "1" } else { "FROZEN" });
     env.berth(&["resume", &id]).ok();
     assert_eq!(env.status(&id), "running");
-    assert_eq!(cgroup_file(&scope, "cgroup.freeze"), "0");
+    assert_eq!(frozen(), if v2 { "0" } else { "THAWED" });
     let ps = env.berth(&["ps", "--format", "json", &id]);
     assert!(
         !ps.ok().trim().is_empty() && ps.ok().trim() != "[]",
@@ -142,7 +193,7 @@ fn limits_reach_systemd_and_the_files_and_the_unit_goes_with_delete() {
     );
     // An exec'd process joins the unit's cgroup; events read it.
     let exec = env.berth(&["exec", &id, "cat", "/proc/self/cgroup"]);
-    assert!(exec.ok().contains(&format!("0::{scope}")), "{exec:?}");
+    assert_in_scope(exec.ok(), &scope);
     let events = env.berth(&["events", "--stats", &id]);
     let ev: Value = serde_json::from_str(events.ok().trim()).unwrap();
     assert_eq!(ev["type"], "stats", "{ev}");
@@ -158,9 +209,7 @@ fn limits_reach_systemd_and_the_files_and_the_unit_goes_with_delete() {
     // The flag is accepted on later commands too.
     env.berth(&["--systemd-cgroup", "delete", &id]).ok();
     assert_eq!(show(&unit, "LoadState"), "not-found");
-    assert!(!Path::new("/sys/fs/cgroup")
-        .join(scope.trim_start_matches('/'))
-        .exists());
+    assert_no_cgroup(&scope);
     assert!(!env.root.join(&id).exists());
 }
 
@@ -178,8 +227,9 @@ fn run_inside_a_nested_slice_and_delete_of_a_running_container() {
     cfg["linux"]["cgroupsPath"] = json!(format!("berthtest-nested.slice:berth-test:{id}"));
     let bundle = env.write_bundle(&id, &cfg);
     let out = systemd_berth(&env, &["run"], &bundle, &id);
-    assert!(out.ok().contains(&format!("0::{scope}")), "{out:?}");
+    assert_in_scope(out.ok(), &scope);
     assert_eq!(show(&unit, "LoadState"), "not-found");
+    assert_no_cgroup(&scope);
     assert!(!env.root.join(&id).exists());
 
     let id2 = unique("sdnest2");
@@ -187,12 +237,11 @@ fn run_inside_a_nested_slice_and_delete_of_a_running_container() {
     let cfg = sleeper(&env, &format!("berthtest-nested.slice:berth-test:{id2}"));
     let bundle = env.write_bundle(&id2, &cfg);
     systemd_berth(&env, &["run", "-d"], &bundle, &id2).ok();
-    assert_eq!(
-        init_cgroup(&env, &id2),
-        format!("/berthtest.slice/berthtest-nested.slice/{unit2}")
-    );
+    let scope2 = format!("/berthtest.slice/berthtest-nested.slice/{unit2}");
+    assert_in_scope(&init_cgroups(&env, &id2), &scope2);
     env.berth(&["delete", "--force", &id2]).ok();
     assert_eq!(show(&unit2, "LoadState"), "not-found");
+    assert_no_cgroup(&scope2);
 }
 
 #[test]
@@ -205,12 +254,11 @@ fn an_empty_path_is_a_berth_scope_in_system_slice() {
     let cfg = sleeper(&env, "");
     let bundle = env.write_bundle(&id, &cfg);
     systemd_berth(&env, &["create"], &bundle, &id).ok();
-    assert_eq!(
-        init_cgroup(&env, &id),
-        format!("/system.slice/berth-{id}.scope")
-    );
+    let scope = format!("/system.slice/berth-{id}.scope");
+    assert_in_scope(&init_cgroups(&env, &id), &scope);
     env.berth(&["delete", "--force", &id]).ok();
     assert_eq!(show(&format!("berth-{id}.scope"), "LoadState"), "not-found");
+    assert_no_cgroup(&scope);
 }
 
 #[test]
@@ -228,9 +276,7 @@ fn a_failed_create_leaves_no_unit() {
     assert_ne!(out.code, 0, "{out:?}");
     assert_eq!(show(&unit, "LoadState"), "not-found");
     assert!(!env.root.join(&id).exists());
-    assert!(!Path::new("/sys/fs/cgroup/system.slice")
-        .join(&unit)
-        .exists());
+    assert_no_cgroup(&format!("/system.slice/{unit}"));
 }
 
 #[test]
@@ -273,10 +319,7 @@ fn without_systemd_the_driver_fails_in_one_line_and_leaves_nothing() {
             "{msg}"
         );
         assert!(!env.root.join(&id).exists(), "state left by {cmd}");
-        for m in common::cgroup_mounts() {
-            let d = m.join(format!("system.slice/berth-test-{id}.scope"));
-            assert!(!d.exists(), "{} left by {cmd}", d.display());
-        }
+        assert_no_cgroup(&format!("/system.slice/berth-test-{id}.scope"));
     }
     // Under --log-format json the same error is one JSON line.
     let bundle = bundle.to_str().unwrap();
@@ -300,9 +343,7 @@ fn slice_prefix_name_without_the_flag_is_a_relative_cgroupfs_path_as_in_runc() {
     // runc's cgroupfs driver takes it as a directory below its own cgroup: berth is started in
     // the test's parent cgroup (never in the cgroup of the test process itself), so that the
     // container lands in <parent>/a.slice:pfx:<id>.
-    if nix::sys::statfs::statfs("/sys/fs/cgroup")
-        .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
-    {
+    if common::host_v2() {
         // cgroup v2 forbids processes in a cgroup whose children get controllers: berth's
         // own cgroup cannot be a container's parent there (runc's relative paths fail alike).
         skip(
