@@ -107,7 +107,7 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
 /// open, close-on-exec, until its exec; a read end sees EOF once no writer is left. The byte
 /// `start` wrote must be the init's first, so reading waits until the init has taken it. What
 /// the init writes after that is the error that stopped it before its exec (a startContainer
-/// hook failed): `start` fails with it.
+/// hook failed): `start` fails with it once the init has died.
 fn wait_for_exec(init: &OwnedFd, reader: OwnedFd) -> Result<()> {
     let unread = || -> Result<libc::c_int> {
         let mut n: libc::c_int = 0;
@@ -140,7 +140,14 @@ fn wait_for_exec(init: &OwnedFd, reader: OwnedFd) -> Result<()> {
         .context("wait for the container's program to start")?;
     match String::from_utf8_lossy(&report).trim_end() {
         "" => Ok(()),
-        error => bail!("{error}"),
+        error => {
+            // The init exits after its report; its descriptors close before it is a zombie.
+            // Once it is one (its pidfd readable), `state` reads the container as stopped, as a
+            // caller of a failed `start` expects. Bounded: nothing else is waited for here.
+            let mut fds = [PollFd::new(init.as_fd(), PollFlags::POLLIN)];
+            let _ = poll(&mut fds, PollTimeout::from(2000u16));
+            bail!("{error}")
+        }
     }
 }
 
