@@ -103,14 +103,19 @@ pub fn from_resources(r: &LinuxResources, v2: bool, version: u32) -> Result<Vec<
             out.push(prop("TasksMax", Value::U64(p.limit() as u64)));
         }
     }
-    let blkio_weight = r.block_io().as_ref().and_then(|b| b.weight());
-    if let (false, Some(w)) = (v2, blkio_weight.filter(|w| *w != 0)) {
-        out.push(prop("BlockIOWeight", Value::U64(w.into())));
+    if let Some(w) = r
+        .block_io()
+        .as_ref()
+        .and_then(|b| b.weight())
+        .filter(|w| *w != 0)
+    {
+        out.push(if v2 {
+            prop("IOWeight", Value::U64(blkio_weight_to_io_weight(w)))
+        } else {
+            prop("BlockIOWeight", Value::U64(w.into()))
+        });
     }
     if let (true, Some(b)) = (v2, r.block_io()) {
-        if let Some(w) = b.weight().filter(|w| *w != 0) {
-            out.push(prop("IOWeight", Value::U64(blkio_weight_to_io_weight(w))));
-        }
         let throttles = [
             ("IOReadBandwidthMax", b.throttle_read_bps_device()),
             ("IOWriteBandwidthMax", b.throttle_write_bps_device()),
