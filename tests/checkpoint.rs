@@ -63,11 +63,19 @@ fn count_in(env: &Env, id: &str) -> u64 {
     )))
 }
 
+/// The loop's `echo $i > /tmp/count` truncates before it writes: an empty read is retried
+/// (for up to 0.5 s) rather than taken for 0.
 fn read_count(path: &Path) -> u64 {
-    fs::read_to_string(path)
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(0)
+    for _ in 0..50 {
+        if let Some(n) = fs::read_to_string(path)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+        {
+            return n;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    0
 }
 
 /// Waits (up to 10 s) until `count` reaches `at_least`; returns what it read.
