@@ -178,7 +178,7 @@ impl PodBuilder {
         harness.live.lock().unwrap().push(id.clone());
         let mut traces = Traces::new(&harness, &config, &id);
         let state = harness.cri.pod_status(&id).await?;
-        traces.record_runtime_object(&harness, &id, &state.info)?;
+        traces.record_runtime_object(&harness, &id, &state.info, false)?;
         traces.record_network(&state.info)?;
         Ok(Pod {
             harness,
@@ -217,7 +217,7 @@ impl Pod {
     /// The sandbox's (pause) process on the host.
     pub async fn sandbox_process(&self) -> Result<Process> {
         let state = self.cri().pod_status(&self.id).await?;
-        Ok(Process::new(info_pid(&state.info)?))
+        Ok(Process::new(info_pid(&state.info, false)?))
     }
 
     pub async fn status(&self) -> Result<cri::PodSandboxStatus> {
@@ -252,9 +252,10 @@ impl Pod {
         let id = self.create(builder).await?;
         self.cri().start_container(&id).await?;
         let state = self.cri().container_status(&id).await?;
-        let (init, cgroup) = self
-            .traces
-            .record_runtime_object(&self.harness, &id, &state.info)?;
+        let exited = state.status.state == cri::ContainerState::ContainerExited as i32;
+        let (init, cgroup) =
+            self.traces
+                .record_runtime_object(&self.harness, &id, &state.info, exited)?;
         Ok(Container {
             id,
             init,
@@ -392,11 +393,16 @@ impl Pod {
     }
 }
 
-/// The "pid" of containerd's verbose info about a sandbox or container.
-pub(crate) fn info_pid(info: &serde_json::Value) -> Result<i32> {
+/// The "pid" of containerd's verbose info about a sandbox or container. containerd says 0 for
+/// one that has exited (a container that ran `true` may have by its first status): allowed when
+/// `exited`, and a `Process` of pid 0 is one that is gone.
+pub(crate) fn info_pid(info: &serde_json::Value, exited: bool) -> Result<i32> {
     let pid = info["pid"]
         .as_i64()
         .with_context(|| format!("no pid in containerd's info {info}"))?;
-    ensure!(pid > 0, "pid {pid} in containerd's info");
+    ensure!(
+        pid > 0 || (pid == 0 && exited),
+        "pid {pid} in containerd's info"
+    );
     Ok(pid as i32)
 }

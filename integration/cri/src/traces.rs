@@ -39,14 +39,16 @@ impl Traces {
         }
     }
 
-    /// A sandbox's or container's init and cgroup, from containerd's verbose info.
+    /// A sandbox's or container's init and cgroup, from containerd's verbose info (`exited`: the
+    /// status it came with says so).
     pub(crate) fn record_runtime_object(
         &mut self,
         harness: &Harness,
         id: &str,
         info: &serde_json::Value,
+        exited: bool,
     ) -> Result<(Process, PathBuf)> {
-        let init = Process::new(info_pid(info)?);
+        let init = Process::new(info_pid(info, exited)?);
         self.processes.push((format!("the init of {id}"), init));
         let cgroups_path = info["runtimeSpec"]["linux"]["cgroupsPath"]
             .as_str()
