@@ -390,3 +390,36 @@ fn slice_prefix_name_without_the_flag_is_a_relative_cgroupfs_path_as_in_runc() {
     assert!(out.ok().contains(&want), "{want} not in {out:?}");
     assert!(!env.root.join(&id).exists());
 }
+
+/// The tests' own containers (the cgroupfs driver, below the systemd VMs' delegated job unit)
+/// keep their cgroup in every hierarchy while systemd starts and stops a unit that uses blkio.
+/// On cgroup v1 systemd moves every process below a unit without blkio to the root blkio cgroup
+/// then: the VMs' job unit asks for IO accounting against it (integration/cgroupv2/README.md).
+/// Without that, checkpoint tests failed now and then; this one fails each time.
+#[test]
+fn a_cgroupfs_container_keeps_its_cgroups_while_a_blkio_scope_comes_and_goes() {
+    if !systemd_here() {
+        return;
+    }
+    let env = Env::new("sd-keep");
+    let id = unique("keep");
+    let bundle = env.write_bundle(&id, &env.config(&["sleep", "600"]));
+    env.berth(&["run", "-d", "--bundle", bundle.to_str().unwrap(), &id])
+        .ok();
+    let before = init_cgroups(&env, &id);
+    let scope = Command::new("systemd-run")
+        .args(["--quiet", "--scope", "-p", "BlockIOAccounting=yes"])
+        .args(["-p", "BlockIOWeight=500", "true"])
+        .status()
+        .expect("systemd-run");
+    assert!(scope.success(), "systemd-run: {scope}");
+    // systemd trims the slice's controllers once the scope has gone: give it that time.
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert_eq!(
+        init_cgroups(&env, &id),
+        before,
+        "systemd moved the container (integration/cgroupv2/README.md, systemd-v1)"
+    );
+    env.berth(&["delete", "--force", &id]).ok();
+    env.assert_gone(&id);
+}
