@@ -403,10 +403,15 @@ fn a_cgroupfs_container_keeps_its_cgroups_while_a_blkio_scope_comes_and_goes() {
     }
     let env = Env::new("sd-keep");
     let id = unique("keep");
-    let bundle = env.write_bundle(&id, &env.config(&["sleep", "600"]));
+    let cgroup = env.cgroup_path(&id);
+    let bundle = env.write_bundle(&id, &sleeper(&env, &cgroup));
     env.berth(&["run", "-d", "--bundle", bundle.to_str().unwrap(), &id])
         .ok();
     let before = init_cgroups(&env, &id);
+    assert!(
+        before.lines().all(|l| l.ends_with(&format!(":{cgroup}"))),
+        "the container is not in {cgroup} everywhere: {before}"
+    );
     let scope = Command::new("systemd-run")
         .args(["--quiet", "--scope", "-p", "BlockIOAccounting=yes"])
         .args(["-p", "BlockIOWeight=500", "true"])
